@@ -1,0 +1,232 @@
+"""Adapts every event handler of a mounted Blocks: Context injection and Redirect handling.
+
+Gradio reads a callback two ways when it calls it: ``inspect.signature`` (to place special
+arguments such as ``gr.Request``) and ``typing.get_type_hints``. The adapter swaps each
+handler for a wrapper of the same kind (plain, async, generator, async generator) whose
+signature is the original one with every ``Context`` parameter re-annotated as ``gr.Request``.
+Gradio then injects its request at that position, and the wrapper replaces it with a
+:class:`Context` before calling the original. The wrapper also turns a :class:`Redirect` that
+the handler raised, returned or yielded into the error message that the portal's browser
+script recognises and follows.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import typing
+from collections.abc import AsyncIterator, Callable, Collection, Iterator
+from typing import Any
+
+import gradio as gr
+from gradio.blocks import (
+    _get_component_prop_inputs,
+    _get_input_parameter_names,
+    _get_input_parameter_positions,
+)
+from gradio.helpers import special_args
+
+from gradio_portal._errors import ConfigurationError
+from gradio_portal.context import Context, page_of
+from gradio_portal.navigation.adapter import navigate_error_message
+from gradio_portal.navigation.redirect import Redirect
+from gradio_portal.navigation.urls import is_safe_url, login_url
+from gradio_portal.sessions.session import SessionExpired
+
+__all__ = ["CallbackAdapter"]
+
+log = logging.getLogger("gradio_portal.navigation")
+_WRAPPED = "__gradio_portal_wrapped__"
+
+UNSAFE_TARGET = (
+    "Refused to navigate to an unsafe address: only paths of this site, or hosts listed in "
+    "GRADIO_PORTAL_ALLOWED_REDIRECT_HOSTS, can be opened."
+)
+
+
+class CallbackAdapter:
+    """Wraps the handlers of a Blocks; one instance per portal."""
+
+    def __init__(self, *, allowed_hosts: Collection[str] = (), login_path: str = "/login") -> None:
+        self.allowed_hosts = tuple(allowed_hosts)
+        self.login_path = login_path
+
+    def adapt(self, blocks: gr.Blocks) -> int:
+        """Wrap every handler of ``blocks`` (once); return how many were wrapped."""
+        count = 0
+        for block_fn in blocks.fns.values():
+            fn = block_fn.fn
+            if fn is None or getattr(fn, _WRAPPED, False):
+                continue
+            context_params = _context_parameters(fn)
+            block_fn.fn = self._wrap(fn, context_params)
+            if context_params:
+                _refresh_cached_analysis(block_fn)
+            count += 1
+        return count
+
+    # -- navigation ------------------------------------------------------------------------
+
+    def browser_error(self, target: Redirect) -> gr.Error:
+        """The error that makes the portal's browser script navigate (or a refusal)."""
+        if not is_safe_url(target.url, allowed_hosts=self.allowed_hosts):
+            log.warning("refused unsafe redirect target %r", target.url[:200])
+            return gr.Error(UNSAFE_TARGET, print_exception=False)
+        return gr.Error(navigate_error_message(target.url, target.replace), print_exception=False)
+
+    def _expired(self, request: gr.Request | None) -> gr.Error:
+        page = "/"
+        if request is not None and request.request is not None:
+            page = page_of(request.request.headers, default="/")
+        return self.browser_error(Redirect(login_url(page, login_path=self.login_path)))
+
+    def _check_result(self, result: Any) -> Any:
+        if isinstance(result, Redirect):
+            raise self.browser_error(result)
+        if isinstance(result, tuple | list):
+            for item in result:
+                if isinstance(item, Redirect):
+                    raise self.browser_error(item)
+        return result
+
+    # -- wrapping ---------------------------------------------------------------------------
+
+    def _wrap(self, fn: Callable[..., Any], context_params: tuple[str, ...]) -> Callable[..., Any]:
+        signature = inspect.signature(fn)
+        if context_params:
+            signature = signature.replace(
+                parameters=[
+                    p.replace(annotation=gr.Request) if p.name in context_params else p
+                    for p in signature.parameters.values()
+                ]
+            )
+
+        def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+            if not context_params:
+                return args, kwargs  # type: ignore[return-value]
+            bound = signature.bind_partial(*args, **kwargs)
+            request = next(
+                (bound.arguments[n] for n in context_params if n in bound.arguments), None
+            )
+            if isinstance(request, Context):
+                context = request
+            else:
+                try:
+                    context = Context.from_request(request)
+                except SessionExpired:
+                    raise self._expired(request) from None
+            for name in context_params:
+                bound.arguments[name] = context
+            return bound.args, bound.kwargs  # type: ignore[return-value]
+
+        adapter = self
+        wrapper: Callable[..., Any]
+        if inspect.isasyncgenfunction(fn):
+
+            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+                a, k = prepare(args, kwargs)
+                try:
+                    async for item in fn(*a, **k):
+                        yield adapter._check_result(item)
+                except Redirect as target:
+                    raise adapter.browser_error(target) from None
+
+            wrapper = async_gen_wrapper
+        elif inspect.isgeneratorfunction(fn):
+
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+                a, k = prepare(args, kwargs)
+                try:
+                    for item in fn(*a, **k):
+                        yield adapter._check_result(item)
+                except Redirect as target:
+                    raise adapter.browser_error(target) from None
+
+            wrapper = gen_wrapper
+        elif inspect.iscoroutinefunction(fn):
+
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                a, k = prepare(args, kwargs)
+                try:
+                    result = await fn(*a, **k)
+                except Redirect as target:
+                    raise adapter.browser_error(target) from None
+                return adapter._check_result(result)
+
+            wrapper = async_wrapper
+        else:
+
+            def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
+                a, k = prepare(args, kwargs)
+                try:
+                    result = fn(*a, **k)
+                except Redirect as target:
+                    raise adapter.browser_error(target) from None
+                return adapter._check_result(result)
+
+            wrapper = sync_wrapper
+
+        functools.update_wrapper(wrapper, fn)
+        # Gradio reads both: the signature (stop inspect from unwrapping to the original) and
+        # the resolved type hints.
+        del wrapper.__wrapped__  # type: ignore[attr-defined]
+        wrapper.__signature__ = signature  # type: ignore[attr-defined]
+        hints = _type_hints(fn)
+        hints.update({name: gr.Request for name in context_params})
+        wrapper.__annotations__ = hints
+        setattr(wrapper, _WRAPPED, True)
+        return wrapper
+
+
+def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(fn)
+    except Exception:
+        return dict(getattr(fn, "__annotations__", {}))
+
+
+def _context_parameters(fn: Callable[..., Any]) -> tuple[str, ...]:
+    """Names of the parameters annotated ``Context`` (or ``Context | None``)."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return ()
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception as exc:
+        raw = getattr(fn, "__annotations__", {})
+        if any("Context" in str(v) for v in raw.values()):
+            raise ConfigurationError(
+                f"cannot resolve the annotations of {getattr(fn, '__qualname__', fn)!r} ({exc}). "
+                "Import Context at module level (`from gradio_portal import Context`) so the "
+                "portal can find the parameter it must fill."
+            ) from exc
+        return ()
+    names = []
+    for name in parameters:
+        hint = hints.get(name)
+        if hint is Context or (
+            typing.get_origin(hint) in (typing.Union, _UnionType)
+            and Context in typing.get_args(hint)
+        ):
+            names.append(name)
+    return tuple(names)
+
+
+_UnionType = type(int | None)
+
+
+def _refresh_cached_analysis(block_fn: Any) -> None:
+    """Recompute what Gradio derived from the handler's signature at registration."""
+    fn = block_fn.fn
+    keyword_names = list(block_fn.input_keyword_names)
+    positional_count = len(block_fn.inputs) - len(keyword_names)
+    _, progress_index, _, component_prop_indices = special_args(fn)
+    block_fn.input_parameter_names = _get_input_parameter_names(fn, positional_count, keyword_names)
+    block_fn.component_prop_inputs = _get_component_prop_inputs(
+        fn,
+        component_prop_indices or [],
+        _get_input_parameter_positions(fn, positional_count, keyword_names),
+    )
+    block_fn.tracks_progress = progress_index is not None

@@ -1,0 +1,160 @@
+"""User accounts: create, authenticate, disable, change passwords."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gradio_portal._errors import AuthenticationError, UserError
+from gradio_portal.auth.passwords import PasswordHasher, check_password_policy
+from gradio_portal.identity import User
+from gradio_portal.storage.database import Database
+from gradio_portal.storage.models import User as UserRow
+from gradio_portal.storage.models import utcnow
+
+__all__ = ["Account", "UserService", "normalize_username"]
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+INVALID_CREDENTIALS = "Invalid username or password."
+
+
+def normalize_username(name: str) -> str:
+    """Case-fold and NFKC-normalise, so look-alike spellings are one account."""
+    return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A user account as administrators see it."""
+
+    user: User
+    is_active: bool
+    has_password: bool
+
+
+class UserService:
+    """The portal's user accounts, stored in its database."""
+
+    def __init__(self, database: Database, hasher: PasswordHasher | None = None) -> None:
+        self.database = database
+        self.hasher = hasher or PasswordHasher()
+
+    def create(
+        self,
+        username: str,
+        password: str | None,
+        *,
+        display_name: str | None = None,
+        roles: tuple[str, ...] = (),
+    ) -> User:
+        """Add a user. ``password=None`` makes a single-sign-on-only account."""
+        name = normalize_username(username)
+        if not _USERNAME.match(name):
+            raise UserError(
+                f"invalid username {username!r}: use 1-64 letters, digits, '.', '_', '@' or '-', "
+                "starting with a letter or digit"
+            )
+        if password is not None:
+            _policy(password)
+        with self.database.session() as session:
+            if session.scalar(select(UserRow.id).where(UserRow.username == name)) is not None:
+                raise UserError(f"a user named {name!r} already exists")
+            row = UserRow(
+                username=name,
+                display_name=(display_name or username).strip()[:128] or name,
+                password_hash=self.hasher.hash(password) if password is not None else None,
+                is_active=True,
+                roles=list(roles),
+                password_changed_at=utcnow() if password is not None else None,
+            )
+            session.add(row)
+            session.flush()
+            return _user(row)
+
+    def authenticate(self, username: str, password: str) -> User:
+        """Return the user for valid credentials; raise one identical error otherwise."""
+        name = normalize_username(username)
+        with self.database.session() as session:
+            row = session.scalar(select(UserRow).where(UserRow.username == name))
+            if row is None:
+                self.hasher.verify_none(password)
+                raise AuthenticationError(INVALID_CREDENTIALS)
+            valid, rehashed = self.hasher.verify(password, row.password_hash)
+            # A disabled account gets the same answer as a wrong password.
+            if not valid or not row.is_active:
+                raise AuthenticationError(INVALID_CREDENTIALS)
+            if rehashed is not None:
+                row.password_hash = rehashed
+            return _user(row)
+
+    def get(self, username: str) -> Account | None:
+        with self.database.session() as session:
+            row = session.scalar(
+                select(UserRow).where(UserRow.username == normalize_username(username))
+            )
+            return _account(row) if row is not None else None
+
+    def get_by_id(self, user_id: int) -> Account | None:
+        with self.database.session() as session:
+            row = session.get(UserRow, user_id)
+            return _account(row) if row is not None else None
+
+    def list(self) -> list[Account]:
+        with self.database.session() as session:
+            return [_account(r) for r in session.scalars(select(UserRow).order_by(UserRow.id))]
+
+    def count(self) -> int:
+        with self.database.session() as session:
+            return int(session.scalar(select(func.count(UserRow.id))) or 0)
+
+    def set_password(self, username: str, password: str) -> User:
+        """Replace a user's password. Callers end the user's other sessions."""
+        _policy(password)
+        with self.database.session() as session:
+            row = self._require(session, username)
+            row.password_hash = self.hasher.hash(password)
+            row.password_changed_at = utcnow()
+            return _user(row)
+
+    def set_active(self, username: str, active: bool) -> User:
+        """Enable or disable an account. Callers end a disabled user's sessions."""
+        with self.database.session() as session:
+            row = self._require(session, username)
+            row.is_active = active
+            return _user(row)
+
+    def set_roles(self, username: str, roles: tuple[str, ...]) -> User:
+        with self.database.session() as session:
+            row = self._require(session, username)
+            row.roles = list(roles)
+            return _user(row)
+
+    @staticmethod
+    def _require(session: Session, username: str) -> UserRow:
+        row = session.scalar(
+            select(UserRow).where(UserRow.username == normalize_username(username))
+        )
+        if row is None:
+            raise UserError(f"no user named {username!r}; `gradio-portal users list` shows them")
+        return row
+
+
+def _policy(password: str) -> None:
+    try:
+        check_password_policy(password)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+
+
+def _user(row: UserRow) -> User:
+    return User(
+        id=row.id, username=row.username, display_name=row.display_name, roles=tuple(row.roles)
+    )
+
+
+def _account(row: UserRow) -> Account:
+    return Account(user=_user(row), is_active=row.is_active, has_password=bool(row.password_hash))

@@ -1,0 +1,262 @@
+"""The ``gradio-portal`` command: serve, users, db. Process concerns only; the rest is settings."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gradio_portal.auth.users import UserService
+    from gradio_portal.sessions import SessionManager
+
+__all__ = ["main"]
+
+DEFAULT_PATH = "/app"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    from gradio_portal._errors import PortalError
+
+    try:
+        return int(args.run(args) or 0)
+    except PortalError as exc:
+        print(f"gradio-portal: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gradio-portal",
+        description="Serve Gradio apps behind users, sessions and navigation. Configuration "
+        "comes from GRADIO_PORTAL_* environment variables.",
+    )
+    commands = parser.add_subparsers(title="commands")
+
+    serve = commands.add_parser("serve", help="run the portal (the chat app, or your Blocks)")
+    serve.add_argument(
+        "target",
+        nargs="?",
+        help="MODULE:ATTRIBUTE of a gr.Blocks (or a function returning one) to serve behind "
+        "login; the built-in chat app when omitted",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--path", default=None, help=f"mount path of TARGET (default {DEFAULT_PATH})"
+    )
+    serve.add_argument("--root-path", default="", help="URL prefix added by a reverse proxy")
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        help="proxies trusted for X-Forwarded-* headers",
+    )
+    serve.set_defaults(run=_serve)
+
+    users = commands.add_parser("users", help="manage user accounts").add_subparsers(title="users")
+    add = users.add_parser("add", help="create a user")
+    add.add_argument("name")
+    add.add_argument("--display-name")
+    add.add_argument("--admin", action="store_true", help="give the admin role")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(run=_users_add)
+    users.add_parser("list", help="list users").set_defaults(run=_users_list)
+    disable = users.add_parser("disable", help="disable a user and end their sessions")
+    disable.add_argument("name")
+    disable.set_defaults(run=_users_disable)
+    enable = users.add_parser("enable", help="enable a disabled user")
+    enable.add_argument("name")
+    enable.set_defaults(run=_users_enable)
+    password = users.add_parser("set-password", help="set a user's password and end their sessions")
+    password.add_argument("name")
+    password.add_argument("--password-stdin", action="store_true")
+    password.set_defaults(run=_users_set_password)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(title="db")
+    db.add_parser("upgrade", help="migrate to the latest schema").set_defaults(run=_db_upgrade)
+    down = db.add_parser("downgrade", help="migrate down to REVISION")
+    down.add_argument("revision", nargs="?", default="-1")
+    down.set_defaults(run=_db_downgrade)
+    return parser
+
+
+# -- serve ------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gradio_portal.portal import Portal
+
+    app = build_app(args.target, path=args.path)
+    portal: Portal = app.state.portal
+    link = portal.setup_link(f"http://{_display_host(args.host)}:{args.port}{args.root_path}")
+    print(f"gradio-portal: serving on http://{_display_host(args.host)}:{args.port}", flush=True)
+    if link:
+        print(
+            "gradio-portal: no user exists yet. Open this one-time link to create the "
+            f"administrator:\n\n    {link}\n",
+            flush=True,
+        )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        root_path=args.root_path,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def build_app(target: str | None, *, path: str | None = None) -> object:
+    """The ASGI app ``serve`` runs: a Portal with TARGET (or the built-in app) mounted."""
+    from gradio_portal.portal import Portal
+
+    portal = Portal()
+    if target is None:
+        from gradio_portal.home import build_home
+
+        portal.mount(build_home(), path or "/home")
+    else:
+        portal.mount(_load_blocks(target), path or DEFAULT_PATH)
+    return portal.app
+
+
+def _load_blocks(target: str) -> object:
+    import gradio as gr
+
+    from gradio_portal._errors import ConfigurationError
+
+    module_name, _, attribute = target.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"serve takes MODULE:ATTRIBUTE, e.g. 'myapp:demo', not {target!r}")
+    sys.path.insert(0, ".")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(f"cannot import {module_name!r}: {exc}") from exc
+    value = getattr(module, attribute, None)
+    if callable(value) and not isinstance(value, gr.Blocks):
+        value = value()
+    if not isinstance(value, gr.Blocks):
+        raise ConfigurationError(
+            f"{target} is {type(value).__name__}, not a gr.Blocks (or a function returning one)"
+        )
+    return value
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host
+
+
+# -- users --------------------------------------------------------------------------------
+
+
+def _services() -> tuple[UserService, SessionManager]:
+    from gradio_portal.auth.users import UserService
+    from gradio_portal.sessions import SessionManager, open_session_store
+    from gradio_portal.settings import PortalSettings
+    from gradio_portal.storage import Database, upgrade
+
+    settings = PortalSettings()
+    upgrade(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url)
+    sessions = SessionManager(
+        open_session_store(settings, database),
+        idle_timeout=settings.session_idle_timeout,
+        absolute_timeout=settings.session_absolute_timeout,
+    )
+    return UserService(database), sessions
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat: "):
+        from gradio_portal._errors import UserError
+
+        raise UserError("the two passwords differ")
+    return first
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    users, _ = _services()
+    password = _read_password(args.password_stdin)
+    user = users.create(
+        args.name,
+        password,
+        display_name=args.display_name,
+        roles=("admin",) if args.admin else (),
+    )
+    print(f"created user {user.username!r} (id {user.id})")
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    users, _ = _services()
+    accounts = users.list()
+    print(f"{'ID':>4}  {'USERNAME':<24} {'DISPLAY NAME':<24} {'STATUS':<9} ROLES")
+    for account in accounts:
+        user = account.user
+        status = "active" if account.is_active else "disabled"
+        print(
+            f"{user.id:>4}  {user.username:<24} {user.display_name:<24} {status:<9} "
+            + ",".join(user.roles)
+        )
+    return 0
+
+
+def _users_disable(args: argparse.Namespace) -> int:
+    users, sessions = _services()
+    user = users.set_active(args.name, False)
+    ended = sessions.end_all(user.id)
+    print(f"disabled {user.username!r}; ended {ended} session(s)")
+    return 0
+
+
+def _users_enable(args: argparse.Namespace) -> int:
+    users, _ = _services()
+    user = users.set_active(args.name, True)
+    print(f"enabled {user.username!r}")
+    return 0
+
+
+def _users_set_password(args: argparse.Namespace) -> int:
+    users, sessions = _services()
+    user = users.set_password(args.name, _read_password(args.password_stdin))
+    ended = sessions.end_all(user.id)
+    print(f"password of {user.username!r} changed; ended {ended} session(s)")
+    return 0
+
+
+# -- db -----------------------------------------------------------------------------------
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from gradio_portal.settings import PortalSettings
+    from gradio_portal.storage import upgrade
+
+    upgrade(PortalSettings().resolved_database_url)
+    print("database schema is up to date")
+    return 0
+
+
+def _db_downgrade(args: argparse.Namespace) -> int:
+    from gradio_portal.settings import PortalSettings
+    from gradio_portal.storage import downgrade
+
+    downgrade(PortalSettings().resolved_database_url, args.revision)
+    print(f"database schema downgraded to {args.revision}")
+    return 0

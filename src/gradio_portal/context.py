@@ -1,0 +1,80 @@
+"""The context a Gradio callback asks for by type: who is signed in, their session, the page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import gradio as gr
+
+from gradio_portal.identity import User
+from gradio_portal.sessions.middleware import active_session
+from gradio_portal.sessions.session import Session, SessionExpired
+
+__all__ = ["PAGE_HEADER", "Context"]
+
+# Sent by the portal's browser script with every Gradio API call: the page the user is on.
+PAGE_HEADER = "x-gradio-portal-page"
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """Everything a callback needs to know about who calls it and from where.
+
+    Declare a parameter annotated ``Context`` in any event handler of a Blocks mounted with
+    :meth:`Portal.mount` (sync, async, generator, ``ChatInterface`` fn; mixed freely with
+    normal inputs) and the portal fills it in::
+
+        def greet(name: str, ctx: Context) -> str:
+            ctx.session["last_name"] = name           # persists server-side
+            return f"Hello {name}, signed in as {ctx.user.display_name}"
+
+    Attributes:
+        user: the signed-in user.
+        session: the server-side session; writes persist at once.
+        query: the query parameters of the page (``/chat/?c=42`` gives ``{"c": "42"}``).
+        page: path and query of the page the event came from.
+        request: the raw ``gr.Request`` (its ``.request`` is the Starlette request).
+    """
+
+    user: User
+    session: Session
+    query: Mapping[str, str]
+    page: str
+    request: gr.Request
+
+    @classmethod
+    def from_request(cls, request: gr.Request) -> Context:
+        """Build the context of an event from Gradio's request object.
+
+        Raises :class:`~gradio_portal.sessions.SessionExpired` when the session ended between
+        the moment the event was queued and the moment it runs.
+        """
+        starlette_request = request.request
+        if starlette_request is None:
+            raise SessionExpired("this event carries no HTTP request: sign in again")
+        active = active_session(starlette_request)
+        if active is None:
+            raise SessionExpired("the session has ended: sign in again")
+        page = page_of(starlette_request.headers, default=starlette_request.url.path)
+        return cls(
+            user=active.user,
+            session=active.session,
+            query=dict(starlette_request.query_params),
+            page=page,
+            request=request,
+        )
+
+
+def page_of(headers: Mapping[str, str], *, default: str) -> str:
+    """The page (path and query) an API call came from, as far as the browser told us."""
+    page = headers.get(PAGE_HEADER)
+    if page and page.startswith("/") and not page.startswith("//") and len(page) <= 2048:
+        return page
+    referer = headers.get("referer")
+    if referer:
+        parts = urlsplit(referer)
+        if parts.path:
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+    return default

@@ -1,0 +1,109 @@
+"""The guard: no request under a mounted Gradio app reaches it without a session.
+
+Gradio's own ``auth_dependency`` leaves several routes open (heartbeat, cancel, reset,
+stream, startup-events, user, theme). Rather than chase Gradio's route list, the guard
+denies everything under a mount path except an explicit list of static assets.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gradio_portal.navigation.urls import login_url
+from gradio_portal.sessions.middleware import active_session
+
+__all__ = ["STATIC_PREFIXES", "MountGuard"]
+
+# Relative to a mount path. Code and images of the Gradio frontend, identical for everyone.
+STATIC_PREFIXES = (
+    "/assets/",
+    "/static/",
+    "/svelte/",
+    "/favicon.ico",
+    "/robots.txt",
+    "/manifest.json",
+    "/pwa_icon",
+    "/theme.css",
+)
+
+
+class MountGuard:
+    """ASGI middleware: answers anonymous requests under the mount paths itself.
+
+    A browser asking for a page gets ``303`` to the login page with ``next=`` set to the page;
+    anything else gets ``401`` with a JSON body saying how to sign in.
+    """
+
+    def __init__(self, app: ASGIApp, *, mount_paths: Iterable[str], login_path: str) -> None:
+        self.app = app
+        self.mount_paths = mount_paths  # a live view: mounts can be added after start-up
+        self.login_path = login_path
+
+    def protects(self, path: str) -> bool:
+        for mount in self.mount_paths:
+            if path == mount or path.startswith(mount + "/"):
+                return not _is_static(path[len(mount) :])
+        return False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or not self.protects(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        if active_session(scope) is not None:
+            await self.app(scope, receive, _no_store(send) if scope["type"] == "http" else send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "sign in first"})
+            return
+        headers = Headers(scope=scope)
+        if scope["method"] in ("GET", "HEAD") and "text/html" in headers.get("accept", ""):
+            page = scope["path"]
+            if scope.get("query_string"):
+                page += "?" + scope["query_string"].decode("latin-1")
+            await _send(
+                send,
+                303,
+                b"",
+                [(b"location", login_url(page, login_path=self.login_path).encode())],
+            )
+            return
+        body = json.dumps(
+            {
+                "detail": "Not signed in, or the session ended: "
+                f"sign in at {self.login_path} and retry."
+            }
+        ).encode()
+        await _send(send, 401, body, [(b"content-type", b"application/json")])
+
+
+def _no_store(send: Send) -> Send:
+    """Private pages must not come back from the browser cache (back button after logout)."""
+
+    async def sender(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers["cache-control"] = "no-store"
+        await send(message)
+
+    return sender
+
+
+def _is_static(relative: str) -> bool:
+    # "/assets/../config" must not count as an asset.
+    if ".." in relative or "\\" in relative or "//" in relative:
+        return False
+    return any(relative.startswith(prefix) for prefix in STATIC_PREFIXES)
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    headers = [
+        *headers,
+        (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,27 @@
+"""Who is signed in: the user as every part of the portal sees it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["User"]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A signed-in user, as snapshotted in the session at login.
+
+    Example::
+
+        def greet(ctx: Context) -> str:
+            return f"Hello, {ctx.user.display_name}!"
+    """
+
+    id: int
+    username: str
+    display_name: str
+    roles: tuple[str, ...] = ()
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles

@@ -1,0 +1,110 @@
+"""Configuration: one pydantic-settings class, read from ``GRADIO_PORTAL_*`` variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gradio_portal._errors import ConfigurationError
+
+__all__ = ["PortalSettings"]
+
+
+class PortalSettings(BaseSettings):
+    """Everything the portal can be told, with defaults that run on one machine.
+
+    Each field reads the environment variable ``GRADIO_PORTAL_<FIELD>`` (case-insensitive), e.g.
+    ``GRADIO_PORTAL_DATABASE_URL=postgresql+psycopg://...``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GRADIO_PORTAL_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path(".gradio-portal")
+    secret_key: SecretStr | None = None
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: a SQLite file in data_dir."
+    )
+    database_pool_size: int = 5
+    database_max_overflow: int = 10
+    redis_url: str | None = Field(
+        default=None, description="When set, sessions and login throttling live in Redis."
+    )
+
+    session_cookie: str = "gradio_portal_session"
+    session_idle_timeout: int = Field(default=2 * 3600, gt=0, description="Seconds.")
+    session_absolute_timeout: int = Field(default=7 * 24 * 3600, gt=0, description="Seconds.")
+    cookie_secure: bool | None = Field(
+        default=None, description="Secure cookie flag; None means 'when the request is https'."
+    )
+
+    login_path: str = "/login"
+    allowed_redirect_hosts: list[str] = Field(default_factory=list)
+    login_attempts_per_account: str = "10/5 minutes"
+    login_attempts_per_address: str = "30/5 minutes"
+
+    chat_backend: Literal["echo", "openai"] = "echo"
+    chat_system_prompt: str = "You are a helpful assistant."
+    chat_history_budget_chars: int = 24_000
+    chat_max_message_chars: int = 32_000
+    chat_echo_tokens_per_second: float = 20.0
+    chat_echo_reply_tokens: int | None = None
+    chat_stream_interval: float = 0.1
+    chat_concurrency_limit: int = 256
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = None
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///<data_dir>/portal.db``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'portal.db').resolve()}"
+
+    def resolve_secret_key(self) -> str:
+        """Return the secret key, creating and keeping one in development.
+
+        In production a missing key stops start-up: a key generated per process would break
+        every CSRF token as soon as a second process or a restart is involved.
+        """
+        if self.secret_key is not None:
+            value = self.secret_key.get_secret_value()
+            if len(value) < 32:
+                raise ConfigurationError(
+                    "GRADIO_PORTAL_SECRET_KEY is too short: use at least 32 characters, e.g. "
+                    "the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+                )
+            return value
+        if self.environment == "production":
+            raise ConfigurationError(
+                "GRADIO_PORTAL_SECRET_KEY is not set. In production the portal needs a fixed "
+                "secret shared by all its processes. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and set it in "
+                "the environment (or a secret store) of every process."
+            )
+        return _development_secret(self.data_dir / "secret_key")
+
+
+def _development_secret(path: Path) -> str:
+    """Read, or create with mode 0600, the development secret kept in the data directory."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: two processes starting at once must agree on a single key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
