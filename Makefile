@@ -21,6 +21,7 @@ system-deps:
 	scripts/install-system-deps
 
 test: $(STAMP) system-deps
+	$(BIN)/python scripts/audit_pins.py
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) system-deps

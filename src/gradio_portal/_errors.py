@@ -9,6 +9,7 @@ them all in one place. The tree::
     ├── UserError               a user operation that cannot be done (duplicate name, unknown user)
     ├── SessionStoreError       the session store is unreachable
     ├── UnsafeRedirectError     a redirect target that could leave the site
+    ├── BackendError            the chat model failed (gradio_portal.chat.backends)
     └── Redirect                not an error: navigation raised from a Gradio handler
 
 Library code raises these; only the web layer turns them into HTTP responses. Messages say

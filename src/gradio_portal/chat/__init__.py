@@ -1,0 +1,1 @@
+"""Chat: model backends, token coalescing and the multi-user chat app."""

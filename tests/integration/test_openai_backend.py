@@ -1,0 +1,228 @@
+"""OpenAIBackend against a real OpenAI-compatible server over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from tests.support.fake_openai import (
+    CHUNKS_BEFORE_FAILURE,
+    MIDSTREAM_ERROR_MESSAGE,
+    MODEL_CUT_MIDSTREAM,
+    MODEL_ERROR_MIDSTREAM,
+    MODEL_JSON,
+    MODEL_MALFORMED,
+    MODEL_NO_DONE,
+    MODEL_OK,
+    MODEL_RATE_LIMITED,
+    MODEL_SERVER_ERROR,
+    MODEL_SLOW,
+    FakeOpenAI,
+)
+
+from gradio_portal.chat.backends import (
+    BackendError,
+    ChatMessage,
+    ChatRequest,
+    OpenAIBackend,
+)
+from gradio_portal.chat.coalesce import coalesce
+
+REQUEST = ChatRequest(
+    message="And now?",
+    history=(ChatMessage("user", "Hi"), ChatMessage("assistant", "Hello!")),
+    user_display_name="Ada Lovelace",
+    system_prompt="You are terse.",
+)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        yield fake
+
+
+def backend_for(
+    server: FakeOpenAI, model: str = MODEL_OK, *, api_key: str | None = None, timeout: float = 10
+) -> OpenAIBackend:
+    return OpenAIBackend(server.base_url, model, api_key or server.api_key, timeout=timeout)
+
+
+async def collect(backend: OpenAIBackend, request: ChatRequest = REQUEST) -> list[str]:
+    try:
+        return [delta async for delta in backend.stream(request)]
+    finally:
+        await backend.aclose()
+
+
+async def collect_until_error(
+    backend: OpenAIBackend, request: ChatRequest = REQUEST
+) -> tuple[list[str], BackendError]:
+    deltas: list[str] = []
+    try:
+        async for delta in backend.stream(request):
+            deltas.append(delta)
+    except BackendError as exc:
+        return deltas, exc
+    finally:
+        await backend.aclose()
+    raise AssertionError(f"no BackendError; got {deltas!r}")
+
+
+def test_streams_the_reply_in_chunks(server: FakeOpenAI) -> None:
+    deltas = asyncio.run(collect(backend_for(server)))
+    assert deltas == server.chunks
+    assert "".join(deltas) == server.reply
+
+
+def test_sends_system_prompt_history_and_message_in_order(server: FakeOpenAI) -> None:
+    asyncio.run(collect(backend_for(server)))
+    sent = server.requests[-1]
+    assert sent.path == "/v1/chat/completions"
+    assert sent.authorization == f"Bearer {server.api_key}"
+    assert sent.body["model"] == MODEL_OK
+    assert sent.body["stream"] is True
+    assert sent.messages == [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "And now?"},
+    ]
+
+
+def test_omits_the_system_message_without_a_system_prompt(server: FakeOpenAI) -> None:
+    asyncio.run(collect(backend_for(server), ChatRequest(message="Solo")))
+    assert server.requests[-1].messages == [{"role": "user", "content": "Solo"}]
+
+
+def test_wrong_key_names_the_setting_and_hides_the_key(server: FakeOpenAI) -> None:
+    wrong = "sk-wrong-secret-1234"
+    deltas, error = asyncio.run(collect_until_error(backend_for(server, api_key=wrong)))
+    assert deltas == []
+    assert "401" in str(error)
+    assert "GRADIO_PORTAL_OPENAI_API_KEY" in str(error)
+    assert wrong not in str(error)
+    assert wrong not in repr(backend_for(server, api_key=wrong))
+
+
+def test_missing_key_sends_no_authorization_header(server: FakeOpenAI) -> None:
+    backend = OpenAIBackend(server.base_url, MODEL_OK, api_key=None)
+    _, error = asyncio.run(collect_until_error(backend))
+    assert server.requests[-1].authorization is None
+    assert "401" in str(error)
+
+
+def test_server_error_is_reported_with_the_servers_words(server: FakeOpenAI) -> None:
+    _, error = asyncio.run(collect_until_error(backend_for(server, MODEL_SERVER_ERROR)))
+    assert "answered 500" in str(error)
+    assert "had an error while processing" in str(error)
+    assert "try again later" in str(error)
+
+
+def test_rate_limit_says_to_wait(server: FakeOpenAI) -> None:
+    _, error = asyncio.run(collect_until_error(backend_for(server, MODEL_RATE_LIMITED)))
+    assert "answered 429" in str(error)
+    assert "wait a moment" in str(error)
+
+
+def test_unknown_model_names_the_model_setting(server: FakeOpenAI) -> None:
+    _, error = asyncio.run(collect_until_error(backend_for(server, "no-such-model")))
+    assert "answered 404" in str(error)
+    assert "GRADIO_PORTAL_OPENAI_MODEL" in str(error)
+    assert "'no-such-model'" in str(error)
+
+
+def test_error_event_mid_stream_after_partial_reply(server: FakeOpenAI) -> None:
+    deltas, error = asyncio.run(collect_until_error(backend_for(server, MODEL_ERROR_MIDSTREAM)))
+    assert deltas == server.chunks[:CHUNKS_BEFORE_FAILURE]
+    assert MIDSTREAM_ERROR_MESSAGE.removesuffix(".") in str(error)
+
+
+def test_connection_cut_mid_stream(server: FakeOpenAI) -> None:
+    deltas, error = asyncio.run(collect_until_error(backend_for(server, MODEL_CUT_MIDSTREAM)))
+    assert deltas == server.chunks[:CHUNKS_BEFORE_FAILURE]
+    assert "broke off" in str(error)
+
+
+def test_stream_ending_without_finish_counts_as_cut(server: FakeOpenAI) -> None:
+    deltas, error = asyncio.run(collect_until_error(backend_for(server, MODEL_NO_DONE)))
+    assert deltas == server.chunks[:CHUNKS_BEFORE_FAILURE]
+    assert "broke off" in str(error)
+
+
+def test_malformed_chunk(server: FakeOpenAI) -> None:
+    _, error = asyncio.run(collect_until_error(backend_for(server, MODEL_MALFORMED)))
+    assert "cannot read" in str(error)
+    assert "this is not json" in str(error)
+
+
+def test_non_streaming_json_answer_is_accepted(server: FakeOpenAI) -> None:
+    assert asyncio.run(collect(backend_for(server, MODEL_JSON))) == [server.reply]
+
+
+def test_slow_first_token_within_timeout(server: FakeOpenAI) -> None:
+    server.first_token_delay = 0.2
+    deltas = asyncio.run(collect(backend_for(server, MODEL_SLOW, timeout=5)))
+    assert "".join(deltas) == server.reply
+
+
+def test_slow_first_token_past_timeout(server: FakeOpenAI) -> None:
+    server.first_token_delay = 2.0
+    _, error = asyncio.run(collect_until_error(backend_for(server, MODEL_SLOW, timeout=0.3)))
+    assert "sent nothing for 0.3 s" in str(error)
+
+
+def test_unreachable_server_hides_credentials_in_the_url() -> None:
+    # A port the kernel just handed out and nobody listens on.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    backend = OpenAIBackend(f"http://admin:hunter2@127.0.0.1:{port}/v1", MODEL_OK, "sk-x")
+    _, error = asyncio.run(collect_until_error(backend))
+    assert f"127.0.0.1:{port}/v1" in str(error)
+    assert "Could not reach" in str(error)
+    assert "hunter2" not in str(error)
+
+
+def test_stopping_early_releases_the_connection(server: FakeOpenAI) -> None:
+    async def scenario() -> list[str]:
+        limits = httpx.Limits(max_connections=1)
+        async with httpx.AsyncClient(limits=limits) as client:
+            backend = OpenAIBackend(server.base_url, MODEL_OK, server.api_key, client=client)
+            stream = backend.stream(REQUEST)
+            first = await anext(stream)
+            await stream.aclose()
+            # With a single-connection pool this would wait forever had the stop leaked it.
+            rest = await asyncio.wait_for(collect(backend), timeout=5)
+            assert not client.is_closed  # an injected client is the caller's to close
+            return [first, *rest]
+
+    deltas = asyncio.run(scenario())
+    assert deltas[0] == server.chunks[0]
+    assert "".join(deltas[1:]) == server.reply
+
+
+def test_one_backend_serves_several_event_loops(server: FakeOpenAI) -> None:
+    backend = backend_for(server)
+
+    async def once() -> str:
+        return "".join([delta async for delta in backend.stream(REQUEST)])
+
+    assert asyncio.run(once()) == server.reply
+    assert asyncio.run(once()) == server.reply
+
+
+def test_coalesced_stream_ends_with_the_full_reply(server: FakeOpenAI) -> None:
+    async def scenario() -> list[str]:
+        backend = backend_for(server)
+        try:
+            return [text async for text in coalesce(backend.stream(REQUEST), interval=0.01)]
+        finally:
+            await backend.aclose()
+
+    updates = asyncio.run(scenario())
+    assert updates[-1] == server.reply
+    assert all(server.reply.startswith(text) for text in updates)
