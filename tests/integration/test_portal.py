@@ -202,9 +202,7 @@ def test_absolute_timeout_ends_even_an_active_session(
     "cookie",
     ["", "garbage", "x" * 43, "a" * 5000, "%00%ff;;==", "\u00e9t\u00e9", "A" * 42 + "!"],
 )
-def test_malformed_cookies_are_treated_as_anonymous(
-    server: LiveServer, cookie: str
-) -> None:
+def test_malformed_cookies_are_treated_as_anonymous(server: LiveServer, cookie: str) -> None:
     raw = f"gradio_portal_session={cookie}".encode("utf-8", "surrogateescape")
     with httpx.Client(base_url=server.url) as client:
         response = client.get(MOUNT + "/config", headers={"cookie": raw})
@@ -219,7 +217,11 @@ def test_wrong_password_unknown_user_and_disabled_user_look_the_same(
     portal.users.create("dave", PASSWORD)
     portal.users.set_active("dave", False)
     answers = []
-    for username, password in (("alice", "wrong password"), ("nobody", PASSWORD), ("dave", PASSWORD)):
+    for username, password in (
+        ("alice", "wrong password"),
+        ("nobody", PASSWORD),
+        ("dave", PASSWORD),
+    ):
         client = client_for(server)
         response = login(client, username, password)
         body = response.text.replace(username, "USER")

@@ -11,7 +11,14 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database"]
+__all__ = ["Database", "ensure_sqlite_directory"]
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    """Create the folder of a SQLite file, so a first start needs no manual step."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 class Database:
@@ -21,9 +28,7 @@ class Database:
         self.url = make_url(url)
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if self.is_sqlite:
-            database = self.url.database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            ensure_sqlite_directory(url)
             # Callbacks run in Gradio's worker threads; each thread gets its own connection.
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:

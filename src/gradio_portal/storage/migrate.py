@@ -5,6 +5,8 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
+from gradio_portal.storage.database import ensure_sqlite_directory
+
 __all__ = ["alembic_config", "downgrade", "upgrade"]
 
 
@@ -19,6 +21,7 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the schema of ``database_url`` up to ``revision``."""
+    ensure_sqlite_directory(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import create_engine, pool, text
 
 from gradio_portal.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+
+# Any fixed 64-bit number: the key of the PostgreSQL advisory lock that serialises migrations.
+_MIGRATION_LOCK = 0x67726164696F  # "gradio"
 
 
 def run_migrations_offline() -> None:
@@ -32,6 +35,13 @@ def run_migrations_online() -> None:
             connection=connection, target_metadata=target_metadata, render_as_batch=True
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several portal processes starting at once on a fresh database would all
+                # create the tables and all but one fail; the lock (released at commit)
+                # makes the others wait, then find the schema at head.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
             context.run_migrations()
     engine.dispose()
 
