@@ -102,9 +102,11 @@ class CallbackAdapter:
                 ]
             )
 
-        def prepare(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+        def prepare(
+            args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> tuple[tuple[Any, ...], dict[str, Any]]:
             if not context_params:
-                return args, kwargs  # type: ignore[return-value]
+                return args, kwargs
             bound = signature.bind_partial(*args, **kwargs)
             request = next(
                 (bound.arguments[n] for n in context_params if n in bound.arguments), None
@@ -113,15 +115,15 @@ class CallbackAdapter:
                 context = request
             else:
                 try:
-                    context = Context.from_request(request)
+                    context = Context.from_request(request)  # type: ignore[arg-type]
                 except SessionExpired:
                     raise self._expired(request) from None
             for name in context_params:
                 bound.arguments[name] = context
-            return bound.args, bound.kwargs  # type: ignore[return-value]
+            return bound.args, bound.kwargs
 
         adapter = self
-        wrapper: Callable[..., Any]
+        wrapper: Any
         if inspect.isasyncgenfunction(fn):
 
             async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
@@ -170,13 +172,13 @@ class CallbackAdapter:
         functools.update_wrapper(wrapper, fn)
         # Gradio reads both: the signature (stop inspect from unwrapping to the original) and
         # the resolved type hints.
-        del wrapper.__wrapped__  # type: ignore[attr-defined]
-        wrapper.__signature__ = signature  # type: ignore[attr-defined]
+        del wrapper.__wrapped__
+        wrapper.__signature__ = signature
         hints = _type_hints(fn)
         hints.update({name: gr.Request for name in context_params})
         wrapper.__annotations__ = hints
         setattr(wrapper, _WRAPPED, True)
-        return wrapper
+        return wrapper  # type: ignore[no-any-return]
 
 
 def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:

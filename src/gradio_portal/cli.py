@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import gradio as gr
+    from fastapi import FastAPI
+
     from gradio_portal.auth.users import UserService
     from gradio_portal.sessions import SessionManager
 
@@ -119,7 +122,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_app(target: str | None, *, path: str | None = None) -> object:
+def build_app(target: str | None, *, path: str | None = None) -> FastAPI:
     """The ASGI app ``serve`` runs: a Portal with TARGET (or the built-in app) mounted."""
     from gradio_portal.portal import Portal
 
@@ -133,7 +136,7 @@ def build_app(target: str | None, *, path: str | None = None) -> object:
     return portal.app
 
 
-def _load_blocks(target: str) -> object:
+def _load_blocks(target: str) -> gr.Blocks:
     import gradio as gr
 
     from gradio_portal._errors import ConfigurationError

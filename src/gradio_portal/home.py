@@ -24,4 +24,4 @@ def build_home() -> gr.Blocks:
         message = gr.Markdown("Loading…", elem_id="greeting")
         gr.Button("Sign out", link="/logout", link_target="_self", variant="secondary")
         home.load(greeting, inputs=None, outputs=message)
-    return home
+    return home  # type: ignore[no-any-return]

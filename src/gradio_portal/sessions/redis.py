@@ -62,7 +62,7 @@ class RedisSessionStore:
     ) -> tuple[str, SessionRecord]:
         token = new_token()
         key = hash_token(token)
-        fields: dict[str, str] = {
+        fields: dict[str | bytes, str | bytes] = {
             "user": json.dumps([user.id, user.username, user.display_name, list(user.roles)]),
             "created_at": repr(now),
             "last_seen_at": repr(now),
@@ -72,16 +72,16 @@ class RedisSessionStore:
         fields.update({f"d:{name}": json.dumps(value) for name, value in data.items()})
         with self._errors():
             pipe = self.client.pipeline(transaction=True)
-            pipe.hset(self._session_key(key), mapping=fields)
+            pipe.hset(self._session_key(key), mapping=fields)  # type: ignore[arg-type]
             pipe.expire(self._session_key(key), self.ttl)
             pipe.sadd(self._user_key(user.id), key)
             pipe.expire(self._user_key(user.id), self.ttl)
             pipe.execute()
-        return token, _record(key, {k.encode(): v.encode() for k, v in fields.items()})
+        return token, _record(key, {_b(k): _b(v) for k, v in fields.items()})
 
     def get(self, key: str) -> SessionRecord | None:
         with self._errors():
-            fields = self.client.hgetall(self._session_key(key))
+            fields: dict[bytes, bytes] = self.client.hgetall(self._session_key(key))  # type: ignore[assignment]
         return _record(key, fields) if fields else None
 
     def update(
@@ -108,7 +108,7 @@ class RedisSessionStore:
 
     def delete_for_user(self, user_id: int, *, keep: str | None = None) -> int:
         with self._errors():
-            keys = [k.decode() for k in self.client.smembers(self._user_key(user_id))]
+            keys = [_b(k).decode() for k in self.client.smembers(self._user_key(user_id))]
             doomed = [k for k in keys if k != keep]
             if not doomed:
                 return 0
@@ -120,7 +120,7 @@ class RedisSessionStore:
 
     def list_for_user(self, user_id: int) -> list[SessionRecord]:
         with self._errors():
-            keys = [k.decode() for k in self.client.smembers(self._user_key(user_id))]
+            keys = [_b(k).decode() for k in self.client.smembers(self._user_key(user_id))]
             pipe = self.client.pipeline(transaction=False)
             for key in keys:
                 pipe.hgetall(self._session_key(key))
@@ -152,6 +152,10 @@ class _RedisErrors:
             raise SessionStoreError(
                 "the Redis session store is unreachable; check GRADIO_PORTAL_REDIS_URL"
             ) from exc
+
+
+def _b(value: str | bytes) -> bytes:
+    return value.encode() if isinstance(value, str) else value
 
 
 def _data(fields: Mapping[bytes, bytes]) -> dict[str, Any]:
