@@ -42,6 +42,7 @@ class SQLSessionStore:
             display_name=user.display_name,
             roles=list(user.roles),
             data=dict(data),
+            version=0,
             created_at=now,
             last_seen_at=now,
             user_agent=user_agent[:256],
@@ -59,19 +60,30 @@ class SQLSessionStore:
     def update(
         self, key: str, changes: Mapping[str, Any], deletions: frozenset[str]
     ) -> dict[str, Any] | None:
-        with self._session() as session:
-            # FOR UPDATE serialises concurrent writers on PostgreSQL; SQLite serialises anyway.
-            row = session.scalars(
-                select(SessionRow).where(SessionRow.id == key).with_for_update()
-            ).one_or_none()
-            if row is None:
-                return None
-            data = dict(row.data)
-            for name in deletions:
-                data.pop(name, None)
-            data.update(changes)
-            row.data = data
-            return data
+        # Compare-and-swap on the row version: concurrent writers of different keys (two
+        # Gradio callbacks of one user, say) must not overwrite each other, and SQLite has no
+        # row locks. A lost race re-reads and retries.
+        for _ in range(_MAX_ATTEMPTS):
+            with self._session() as session:
+                row = session.execute(
+                    select(SessionRow.data, SessionRow.version).where(SessionRow.id == key)
+                ).one_or_none()
+                if row is None:
+                    return None
+                data = dict(row.data)
+                for name in deletions:
+                    data.pop(name, None)
+                data.update(changes)
+                swapped = session.execute(
+                    update(SessionRow)
+                    .where(SessionRow.id == key, SessionRow.version == row.version)
+                    .values(data=data, version=row.version + 1)
+                ).rowcount  # type: ignore[attr-defined]
+                if swapped:
+                    return data
+        raise SessionStoreError(
+            f"session data kept changing under {_MAX_ATTEMPTS} attempts to write it; retry"
+        )
 
     def touch(self, key: str, now: float) -> None:
         with self._session() as session:
@@ -113,6 +125,7 @@ class SQLSessionStore:
             raise SessionStoreError(_UNREACHABLE) from exc
 
 
+_MAX_ATTEMPTS = 50
 _UNREACHABLE = "the session database is unreachable; check GRADIO_PORTAL_DATABASE_URL"
 
 

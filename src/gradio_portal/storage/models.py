@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -27,6 +28,8 @@ __all__ = [
     "Message",
     "SessionRow",
     "SetupToken",
+    "SsoIdentity",
+    "UploadOwner",
     "User",
     "utcnow",
 ]
@@ -97,6 +100,9 @@ class SessionRow(Base):
     display_name: Mapped[str] = mapped_column(String(128))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Bumped by every data write: writers compare-and-swap on it instead of locking rows,
+    # which SQLite cannot do.
+    version: Mapped[int] = mapped_column(Integer, default=0)
     # Epoch seconds: compared on every request, cheapest as plain numbers.
     created_at: Mapped[float] = mapped_column(Float)
     last_seen_at: Mapped[float] = mapped_column(Float)
@@ -136,3 +142,36 @@ class Message(Base):
     complete: Mapped[bool] = mapped_column(Boolean, default=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SsoIdentity(Base):
+    """A single-sign-on identity (issuer + subject) linked to a portal user.
+
+    Users are found by this link, never by e-mail: a provider may let anyone claim an address,
+    and an e-mail can move between people; ``sub`` is stable and unique per issuer."""
+
+    __tablename__ = "sso_identities"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UploadOwner(Base):
+    """Who uploaded a file that Gradio keeps: only its uploaders may fetch or reuse it.
+
+    ``path_digest`` is the SHA-256 of the file's resolved path; Gradio names uploads by content
+    hash, so two users uploading the same bytes share a path and both own it."""
+
+    __tablename__ = "upload_owners"
+
+    path_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[float] = mapped_column(Float)
