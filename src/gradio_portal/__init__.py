@@ -27,6 +27,7 @@ from gradio_portal._errors import (
     UnsafeRedirectError,
     UserError,
 )
+from gradio_portal.components import logout_button
 from gradio_portal.context import Context
 from gradio_portal.identity import User
 from gradio_portal.navigation import Redirect, is_safe_url, login_url, redirect
@@ -51,6 +52,7 @@ __all__ = [
     "__version__",
     "is_safe_url",
     "login_url",
+    "logout_button",
     "redirect",
 ]
 

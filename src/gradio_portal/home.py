@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
+from gradio_portal.components import logout_button
 from gradio_portal.context import Context
 
 __all__ = ["build_home"]
@@ -22,6 +23,8 @@ def build_home() -> gr.Blocks:
     """A small Blocks shown by ``gradio-portal serve`` when no app is given."""
     with gr.Blocks(title="gradio-portal") as home:
         message = gr.Markdown("Loading…", elem_id="greeting")
-        gr.Button("Sign out", link="/logout", link_target="_self", variant="secondary")
+        with gr.Row():
+            gr.Button("Sign out…", link="/logout", link_target="_self", variant="secondary")
+            logout_button("Sign out now", elem_id="sign-out-now")
         home.load(greeting, inputs=None, outputs=message)
     return home  # type: ignore[no-any-return]

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-
 from tests.conftest import REQUIRE_SERVICES
 
 CHROMIUM = "/usr/bin/chromium"

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
+from tests.conftest import PASSWORD
 
 from gradio_portal import Portal
 from gradio_portal.home import build_home
 from gradio_portal.testing import LiveServer
-from tests.conftest import PASSWORD
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.conftest import PASSWORD
 
 from gradio_portal import Portal, PortalSettings
 from gradio_portal.testing import GradioEvents, LiveServer, login
-from tests.conftest import PASSWORD
 
 
 @pytest.fixture

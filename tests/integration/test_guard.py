@@ -10,12 +10,12 @@ import gradio as gr
 import httpx
 import pytest
 from starlette.routing import BaseRoute, Mount
+from tests.conftest import PASSWORD
+from tests.integration.apps import build_events_app
 
 from gradio_portal import Portal
 from gradio_portal.guard import STATIC_PREFIXES
 from gradio_portal.testing import LiveServer, login
-from tests.conftest import PASSWORD
-from tests.integration.apps import build_events_app
 
 MOUNTS = ("/app", "/other")
 # Values for path parameters; what matters is reaching the route, not a valid resource.

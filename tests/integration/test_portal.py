@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.conftest import PASSWORD
+from tests.integration.apps import build_events_app
 
 from gradio_portal import Portal, PortalSettings
 from gradio_portal.testing import GradioEvents, LiveServer, login
-from tests.conftest import PASSWORD
-from tests.integration.apps import build_events_app
 
 MOUNT = "/app"
 

@@ -85,6 +85,11 @@ class Session(MutableMapping[str, Any]):
             raise SessionExpired("the session has ended: sign in again")
         self._data = dict(record.data)
 
+    def invalidate(self) -> None:
+        """End this session in the store: the cookie that carried it no longer signs in."""
+        self._store.delete(self._key)
+        self._data = {}
+
     def _apply(self, changes: Mapping[str, Any], deletions: frozenset[str]) -> None:
         data = self._store.update(self._key, changes, deletions)
         if data is None:
