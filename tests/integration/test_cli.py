@@ -134,7 +134,7 @@ def test_user_management_commands(env: dict[str, str], tmp_path: Path) -> None:
 def test_production_without_a_secret_key_stops_with_instructions(tmp_path: Path) -> None:
     settings = PortalSettings(environment="production", data_dir=tmp_path)
     with pytest.raises(
-        ConfigurationError, match="GRADIO_PORTAL_SECRET_KEY is not set.*token_urlsafe"
+        ConfigurationError, match=r"GRADIO_PORTAL_SECRET_KEY is not set.*token_urlsafe"
     ):
         settings.resolve_secret_key()
 
