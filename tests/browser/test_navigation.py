@@ -71,17 +71,23 @@ def test_redirect_from_a_load_event(page: Page, signed_in: Page, server: LiveSer
 def test_push_adds_a_history_entry_and_replace_does_not(
     signed_in: Page, server: LiveServer
 ) -> None:
+    before = signed_in.evaluate("history.length")
     click(signed_in, "returned")
     expect(signed_in).to_have_url(server.url + "/nav/?n=7")
+    assert signed_in.evaluate("history.length") == before + 1
     signed_in.go_back()
     expect(signed_in).to_have_url(server.url + "/nav/")
 
-    expect(signed_in.locator("#status textarea")).to_have_value("page /nav/")
+    signed_in.goto(server.url + "/nav/?start=1")
+    expect(signed_in.locator("#status textarea")).to_have_value("page /nav/?start=1")
+    before = signed_in.evaluate("history.length")
     click(signed_in, "replace")
     expect(signed_in).to_have_url(server.url + "/nav/?replaced=1")
+    assert signed_in.evaluate("history.length") == before
     signed_in.go_back()
-    # The entry of /nav/ was replaced: back goes to the page before it (/nav/?n=7).
-    expect(signed_in).to_have_url(server.url + "/nav/?n=7")
+    # The entry of /nav/?start=1 was replaced: back skips it.
+    expect(signed_in).not_to_have_url(server.url + "/nav/?start=1")
+    expect(signed_in).not_to_have_url(server.url + "/nav/?replaced=1")
 
 
 @pytest.mark.parametrize(
