@@ -27,6 +27,7 @@ from gradio_portal._errors import (
     UnsafeRedirectError,
     UserError,
 )
+from gradio_portal.chat import mount_chat
 from gradio_portal.components import logout_button
 from gradio_portal.context import Context
 from gradio_portal.identity import User
@@ -53,6 +54,7 @@ __all__ = [
     "is_safe_url",
     "login_url",
     "logout_button",
+    "mount_chat",
     "redirect",
 ]
 

@@ -12,6 +12,7 @@ script recognises and follows.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import logging
@@ -129,8 +130,11 @@ class CallbackAdapter:
             async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
                 a, k = prepare(args, kwargs)
                 try:
-                    async for item in fn(*a, **k):
-                        yield adapter._check_result(item)
+                    # aclosing: when Gradio closes this wrapper (stop, disconnect), the
+                    # handler's own finally blocks run now, not at garbage collection.
+                    async with contextlib.aclosing(fn(*a, **k)) as items:
+                        async for item in items:
+                            yield adapter._check_result(item)
                 except Redirect as target:
                     raise adapter.browser_error(target) from None
 
@@ -140,8 +144,9 @@ class CallbackAdapter:
             def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
                 a, k = prepare(args, kwargs)
                 try:
-                    for item in fn(*a, **k):
-                        yield adapter._check_result(item)
+                    with contextlib.closing(fn(*a, **k)) as items:
+                        for item in items:
+                            yield adapter._check_result(item)
                 except Redirect as target:
                     raise adapter.browser_error(target) from None
 

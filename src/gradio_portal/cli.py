@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
         "target",
         nargs="?",
         help="MODULE:ATTRIBUTE of a gr.Blocks (or a function returning one) to serve behind "
-        "login; the built-in chat app when omitted",
+        "login; the built-in chat app (at /chat) when omitted",
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -128,9 +128,9 @@ def build_app(target: str | None, *, path: str | None = None) -> FastAPI:
 
     portal = Portal()
     if target is None:
-        from gradio_portal.home import build_home
+        from gradio_portal.chat import mount_chat
 
-        portal.mount(build_home(), path or "/home")
+        mount_chat(portal, path or "/chat")
     else:
         portal.mount(_load_blocks(target), path or DEFAULT_PATH)
     return portal.app

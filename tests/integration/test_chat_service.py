@@ -1,0 +1,134 @@
+"""ChatService with a real SQLite database and real backends, in process: how replies are kept."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from gradio_portal import User
+from gradio_portal.chat.backends import ChatRequest, EchoBackend
+from gradio_portal.chat.repository import ConversationRepository
+from gradio_portal.chat.service import STOPPED, UNEXPECTED, ChatService, ReplyUpdate
+from gradio_portal.storage import Database, upgrade
+from gradio_portal.storage.models import User as UserRow
+
+ALICE = User(id=1, username="alice", display_name="Alice")
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> ConversationRepository:
+    url = f"sqlite:///{tmp_path / 'chat.db'}"
+    upgrade(url)
+    database = Database(url)
+    with database.session() as session:
+        session.add(UserRow(username="alice", display_name="Alice", password_hash=None))
+    return ConversationRepository(database)
+
+
+class Breaks:
+    """A backend that sends a few words, then fails the way a bug would (not a BackendError)."""
+
+    name = "breaks"
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
+        yield "partial "
+        yield "text"
+        raise RuntimeError("bug in the backend")
+
+
+def service(repository: ConversationRepository, backend: Any, **options: Any) -> ChatService:
+    return ChatService(repository, backend, stream_interval=0.02, **options)
+
+
+async def run_turn(chat: ChatService, text: str = "Hello") -> tuple[int, list[ReplyUpdate]]:
+    turn = await chat.start(ALICE, None, text)
+    updates = [update async for update in chat.reply(ALICE, turn)]
+    return turn.reply_id, updates
+
+
+def reply_row(repository: ConversationRepository, conversation_id: int = 1) -> Any:
+    found = repository.messages(ALICE.id, conversation_id)
+    assert found is not None
+    return found[1][-1]
+
+
+def test_updates_are_cumulative_and_the_reply_is_stored_complete(
+    repository: ConversationRepository,
+) -> None:
+    chat = service(repository, EchoBackend(tokens_per_second=200, reply_tokens=20))
+    _, updates = asyncio.run(run_turn(chat))
+    growing = [u.text for u in updates if not u.done]
+    assert len(growing) >= 2
+    assert all(len(b) > len(a) and b.startswith(a) for a, b in itertools.pairwise(growing))
+    assert updates[-1] == ReplyUpdate(growing[-1], done=True)
+    stored = reply_row(repository)
+    assert (stored.content, stored.complete, stored.error) == (updates[-1].text, True, None)
+
+
+def test_writes_are_coalesced_not_one_per_token(repository: ConversationRepository) -> None:
+    # 100 tokens in about a second, saved every 0.25 s: a handful of writes, not a hundred.
+    chat = service(
+        repository, EchoBackend(tokens_per_second=100, reply_tokens=100), save_interval=0.25
+    )
+    writes: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("UPDATE messages"):
+            writes.append(statement)
+
+    event.listen(repository.database.engine, "before_cursor_execute", count)
+    _, updates = asyncio.run(run_turn(chat))
+    assert 2 <= len(writes) <= 7, len(writes)
+    assert len(updates) <= 60
+
+
+def test_an_unexpected_failure_keeps_the_text_and_says_so(
+    repository: ConversationRepository,
+) -> None:
+    _, updates = asyncio.run(run_turn(service(repository, Breaks())))
+    assert updates[-1] == ReplyUpdate("partial text", done=True, error=UNEXPECTED)
+    stored = reply_row(repository)
+    assert (stored.content, stored.complete, stored.error) == ("partial text", False, UNEXPECTED)
+
+
+@pytest.mark.parametrize("how", ["aclose", "cancel"])
+def test_a_stopped_reply_keeps_its_partial_text(
+    repository: ConversationRepository, how: str
+) -> None:
+    chat = service(repository, EchoBackend(tokens_per_second=50, reply_tokens=500))
+
+    async def stop_after_some_text() -> str:
+        turn = await chat.start(ALICE, None, "Talk for a while")
+        seen = ""
+        if how == "aclose":
+            async with contextlib.aclosing(chat.reply(ALICE, turn)) as updates:
+                async for update in updates:
+                    seen = update.text
+                    if len(seen) > 40:
+                        break  # leaving the block closes the generator, like Gradio does
+            return seen
+
+        async def consume() -> None:
+            nonlocal seen
+            async for update in chat.reply(ALICE, turn):
+                seen = update.text
+
+        task = asyncio.create_task(consume())
+        while len(seen) <= 40:
+            await asyncio.sleep(0.01)
+        task.cancel()  # like Gradio's cancel route: the task dies wherever it awaits
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return seen
+
+    seen = asyncio.run(stop_after_some_text())
+    stored = reply_row(repository)
+    assert stored.error == STOPPED and not stored.complete
+    assert stored.content.startswith(seen) and len(stored.content) < 500
