@@ -27,8 +27,9 @@ from gradio.blocks import (
     _get_input_parameter_positions,
 )
 from gradio.helpers import special_args
+from sqlalchemy.exc import OperationalError
 
-from gradio_portal._errors import ConfigurationError
+from gradio_portal._errors import ConfigurationError, SessionStoreError
 from gradio_portal.context import Context, page_of
 from gradio_portal.navigation.adapter import navigate_error_message
 from gradio_portal.navigation.redirect import Redirect
@@ -39,7 +40,12 @@ __all__ = ["CallbackAdapter"]
 
 log = logging.getLogger("gradio_portal.navigation")
 _WRAPPED = "__gradio_portal_wrapped__"
+_UNAVAILABLE = (SessionStoreError, OperationalError)
 
+UNAVAILABLE = (
+    "The portal cannot reach its database right now. Nothing you saved was lost: try again "
+    "in a moment."
+)
 UNSAFE_TARGET = (
     "Refused to navigate to an unsafe address: only paths of this site, or hosts listed in "
     "GRADIO_PORTAL_ALLOWED_REDIRECT_HOSTS, can be opened."
@@ -75,6 +81,12 @@ class CallbackAdapter:
             log.warning("refused unsafe redirect target %r", target.url[:200])
             return gr.Error(UNSAFE_TARGET, print_exception=False)
         return gr.Error(navigate_error_message(target.url, target.replace), print_exception=False)
+
+    @staticmethod
+    def unavailable(exc: Exception) -> gr.Error:
+        """A readable error for a database or Redis outage inside a callback."""
+        log.warning("dependency unavailable inside a callback: %s", exc)
+        return gr.Error(UNAVAILABLE, print_exception=False)
 
     def _expired(self, request: gr.Request | None) -> gr.Error:
         page = "/"
@@ -137,6 +149,8 @@ class CallbackAdapter:
                             yield adapter._check_result(item)
                 except Redirect as target:
                     raise adapter.browser_error(target) from None
+                except _UNAVAILABLE as exc:
+                    raise adapter.unavailable(exc) from None
 
             wrapper = async_gen_wrapper
         elif inspect.isgeneratorfunction(fn):
@@ -149,6 +163,8 @@ class CallbackAdapter:
                             yield adapter._check_result(item)
                 except Redirect as target:
                     raise adapter.browser_error(target) from None
+                except _UNAVAILABLE as exc:
+                    raise adapter.unavailable(exc) from None
 
             wrapper = gen_wrapper
         elif inspect.iscoroutinefunction(fn):
@@ -159,6 +175,8 @@ class CallbackAdapter:
                     result = await fn(*a, **k)
                 except Redirect as target:
                     raise adapter.browser_error(target) from None
+                except _UNAVAILABLE as exc:
+                    raise adapter.unavailable(exc) from None
                 return adapter._check_result(result)
 
             wrapper = async_wrapper
@@ -170,6 +188,8 @@ class CallbackAdapter:
                     result = fn(*a, **k)
                 except Redirect as target:
                     raise adapter.browser_error(target) from None
+                except _UNAVAILABLE as exc:
+                    raise adapter.unavailable(exc) from None
                 return adapter._check_result(result)
 
             wrapper = sync_wrapper

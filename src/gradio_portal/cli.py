@@ -58,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--root-path", default="", help="URL prefix added by a reverse proxy")
     serve.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="run N single-worker processes on ports PORT..PORT+N-1, restarted when they die "
+        "(put nginx with cookie affinity in front: deploy/nginx.conf.template)",
+    )
+    serve.add_argument(
         "--forwarded-allow-ips",
         default="127.0.0.1",
         help="proxies trusted for X-Forwarded-* headers",
@@ -99,6 +106,18 @@ def _serve(args: argparse.Namespace) -> int:
 
     from gradio_portal.portal import Portal
 
+    if args.processes > 1:
+        from gradio_portal.supervisor import run_processes
+
+        return run_processes(
+            args.processes,
+            args.port,
+            args.target,
+            host=args.host,
+            path=args.path,
+            root_path=args.root_path,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+        )
     app = build_app(args.target, path=args.path)
     portal: Portal = app.state.portal
     link = portal.setup_link(f"http://{_display_host(args.host)}:{args.port}{args.root_path}")
