@@ -24,6 +24,7 @@ from typing import TypeVar
 
 import anyio
 import anyio.to_thread
+from sqlalchemy.exc import SQLAlchemyError
 
 from gradio_portal._errors import PortalError
 from gradio_portal.chat.backends import (
@@ -251,7 +252,7 @@ class ChatService:
                 async with contextlib.aclosing(coalesce(source, self.stream_interval)) as updates:
                     async for text in updates:
                         if time.monotonic() - saved_at >= self.save_interval:
-                            await self._save(user, turn.reply_id, text, complete=False)
+                            await self._save_progress(user, turn.reply_id, text)
                             saved_at = time.monotonic()
                         yield ReplyUpdate(text)
             except BackendError as exc:
@@ -272,6 +273,14 @@ class ChatService:
                     await self._save(user, turn.reply_id, text, complete=False, error=STOPPED)
 
     # -- plumbing -----------------------------------------------------------------------------
+
+    async def _save_progress(self, user: User, reply_id: int, text: str) -> None:
+        """An in-between save: a database hiccup must not cut the reply short, since the
+        final save writes the whole text anyway."""
+        try:
+            await self._save(user, reply_id, text, complete=False)
+        except (SQLAlchemyError, PortalError) as exc:
+            log.warning("could not save the partial reply %s yet: %s", reply_id, exc)
 
     async def _save(
         self, user: User, reply_id: int, text: str, *, complete: bool, error: str | None = None
