@@ -90,6 +90,13 @@ def _parser() -> argparse.ArgumentParser:
     password.add_argument("--password-stdin", action="store_true")
     password.set_defaults(run=_users_set_password)
 
+    link = users.add_parser(
+        "link-sso", help="let NAME sign in through single sign-on as SUBJECT (the 'sub' claim)"
+    )
+    link.add_argument("name")
+    link.add_argument("subject")
+    link.set_defaults(run=_users_link_sso)
+
     db = commands.add_parser("db", help="database schema").add_subparsers(title="db")
     db.add_parser("upgrade", help="migrate to the latest schema").set_defaults(run=_db_upgrade)
     down = db.add_parser("downgrade", help="migrate down to REVISION")
@@ -260,6 +267,23 @@ def _users_set_password(args: argparse.Namespace) -> int:
     user = users.set_password(args.name, _read_password(args.password_stdin))
     ended = sessions.end_all(user.id)
     print(f"password of {user.username!r} changed; ended {ended} session(s)")
+    return 0
+
+
+def _users_link_sso(args: argparse.Namespace) -> int:
+    from gradio_portal._errors import ConfigurationError, UserError
+    from gradio_portal.auth.identities import SsoIdentities
+    from gradio_portal.settings import PortalSettings
+
+    settings = PortalSettings()
+    if not settings.oidc_issuer:
+        raise ConfigurationError("set GRADIO_PORTAL_OIDC_ISSUER first: links are per issuer")
+    users, _ = _services()
+    account = users.get(args.name)
+    if account is None:
+        raise UserError(f"no user named {args.name!r}; `gradio-portal users list` shows them")
+    SsoIdentities(users.database, users).link(account.user.id, settings.oidc_issuer, args.subject)
+    print(f"{account.user.username!r} now signs in as {args.subject!r} at {settings.oidc_issuer}")
     return 0
 
 

@@ -9,15 +9,22 @@ import gradio as gr
 from fastapi import FastAPI, Request
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from gradio_portal._errors import ConfigurationError, SessionStoreError
 from gradio_portal._injection import CallbackAdapter
 from gradio_portal._pages import Pages
+from gradio_portal.auth.account import build_account_router
+from gradio_portal.auth.admin import build_admin_router
+from gradio_portal.auth.cross_site import CrossSiteGuard
 from gradio_portal.auth.csrf import CsrfProtection
+from gradio_portal.auth.headers import GradioHeaders
+from gradio_portal.auth.oidc import OidcLogin
 from gradio_portal.auth.routes import build_auth_router
 from gradio_portal.auth.setup import SetupTokens
 from gradio_portal.auth.throttle import LoginThrottle
+from gradio_portal.auth.uploads import UploadOwners, UploadOwnership
 from gradio_portal.auth.users import UserService
 from gradio_portal.guard import MountGuard
 from gradio_portal.identity import User
@@ -47,8 +54,8 @@ class Portal:
         app: an existing FastAPI application; a new one is created when omitted.
         settings: the configuration; read from the environment when omitted.
         site_name: shown on the login pages.
-        migrate: bring the database schema up to date now (turn off when migrations run as
-            a separate deployment step).
+        migrate: bring the database schema up to date now; by default as the setting
+            ``auto_migrate`` says (turn it off when migrations run as a deployment step).
     """
 
     def __init__(
@@ -57,7 +64,7 @@ class Portal:
         *,
         settings: PortalSettings | None = None,
         site_name: str = "gradio-portal",
-        migrate: bool = True,
+        migrate: bool | None = None,
     ) -> None:
         self.settings = settings or PortalSettings()
         secret = self.settings.resolve_secret_key()
@@ -67,7 +74,7 @@ class Portal:
             pool_size=self.settings.database_pool_size,
             max_overflow=self.settings.database_max_overflow,
         )
-        if migrate:
+        if self.settings.auto_migrate if migrate is None else migrate:
             upgrade(database_url)
         self.users = UserService(self.database)
         self.sessions = SessionManager(
@@ -80,6 +87,7 @@ class Portal:
             per_account=self.settings.login_attempts_per_account,
             per_address=self.settings.login_attempts_per_address,
             redis_url=self.settings.redis_url,
+            key_prefix=self.settings.throttle_key_prefix,
         )
         self.setup_tokens = SetupTokens(self.database)
         self.pages = Pages(site_name)
@@ -99,6 +107,23 @@ class Portal:
             self.app.add_api_route("/", self._root, methods=["GET"], include_in_schema=False)
         self.app.add_exception_handler(SessionStoreError, self._unavailable)
         self.app.add_exception_handler(OperationalError, self._unavailable)
+
+        # -- security: account, admin and single-sign-on pages; hardening of the mounts ------
+        self.oidc = OidcLogin.configured(self, secret)
+        self.uploads = UploadOwners(self.database)
+        self.app.include_router(build_account_router(self))
+        self.app.include_router(build_admin_router(self))
+        if self.oidc is not None:
+            self.app.include_router(self.oidc.router())
+        # Added before the guard, so they run after it: they only see signed-in requests.
+        self.app.add_middleware(UploadOwnership, mount_paths=self.mount_paths, owners=self.uploads)
+        self.app.add_middleware(CrossSiteGuard, mount_paths=self.mount_paths)
+        self.app.add_middleware(GradioHeaders, mount_paths=self.mount_paths)
+        if not any(getattr(m, "cls", None) is CORSMiddleware for m in self.app.user_middleware):
+            # Gradio echoes any Origin, with credentials, unless the host app configures CORS.
+            self.app.add_middleware(CORSMiddleware, allow_origins=())
+        # -- end of security wiring ----------------------------------------------------------
+
         # Added last, so it runs first: the guard reads the session it resolves.
         self.app.add_middleware(
             MountGuard, mount_paths=self.mount_paths, login_path=self.settings.login_path

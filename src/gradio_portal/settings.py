@@ -31,6 +31,10 @@ class PortalSettings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: a SQLite file in data_dir."
     )
+    auto_migrate: bool = Field(
+        default=True,
+        description="Upgrade the schema at start-up; turn off when a deployment job migrates.",
+    )
     database_pool_size: int = 5
     database_max_overflow: int = 10
     redis_url: str | None = Field(
@@ -60,6 +64,32 @@ class PortalSettings(BaseSettings):
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"
     openai_api_key: SecretStr | None = None
+
+    # Single sign-on (OpenID Connect). Enabled when issuer and client id are both set.
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Issuer URL; discovery reads <issuer>/.well-known/openid-configuration.",
+    )
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_display_name: str = Field(
+        default="single sign-on", description="Shown as 'Sign in with <name>'."
+    )
+    oidc_redirect_uri: str | None = Field(
+        default=None,
+        description="Absolute callback URL registered at the provider; default: derived from "
+        "the request (<scheme>://<host>/login/oidc/callback).",
+    )
+    oidc_create_users: bool = Field(
+        default=True,
+        description="Create an SSO-only portal user on a first sign-in; when off, only "
+        "identities already linked may sign in.",
+    )
+    throttle_key_prefix: str = Field(
+        default="gradio_portal:login",
+        description="Prefix of the login-throttle keys in Redis (several portals, one Redis).",
+    )
 
     @property
     def resolved_database_url(self) -> str:

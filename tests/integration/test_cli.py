@@ -151,3 +151,16 @@ def test_serve_refuses_a_target_that_is_not_blocks(env: dict[str, str]) -> None:
     result = run_cli(env, "serve", "os:path")
     assert result.returncode == 1
     assert "not a gr.Blocks" in result.stderr
+
+
+def test_link_sso_needs_an_issuer_then_links(env: dict[str, str]) -> None:
+    assert (
+        run_cli(env, "users", "add", "erin", "--password-stdin", stdin=PASSWORD + "\n").returncode
+        == 0
+    )
+    missing = run_cli(env, "users", "link-sso", "erin", "sub-123")
+    assert missing.returncode == 1 and "GRADIO_PORTAL_OIDC_ISSUER" in missing.stderr
+    issuer = {**env, "GRADIO_PORTAL_OIDC_ISSUER": "http://127.0.0.1:9/"}
+    linked = run_cli(issuer, "users", "link-sso", "erin", "sub-123")
+    assert linked.returncode == 0, linked.stderr
+    assert "sub-123" in linked.stdout

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import APIRouter, Form, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from gradio_portal._errors import AuthenticationError, UserError
 from gradio_portal.auth.csrf import CSRF_COOKIE
+from gradio_portal.auth.forms import FORM_RESPONSES, landing_page
+from gradio_portal.auth.oidc import OIDC_LOGIN_PATH
 from gradio_portal.navigation.urls import safe_redirect_target
 from gradio_portal.sessions.middleware import active_session, read_cookie
 
@@ -27,16 +29,18 @@ OptionalField = Annotated[str, Form(max_length=4096)]
 
 def build_auth_router(portal: Portal) -> APIRouter:
     """The routes for signing in and out; they close over ``portal``'s services."""
-    router = APIRouter(include_in_schema=False)
+    # In the OpenAPI document (HTML answers, each status described) so that schema-driven
+    # fuzzing covers the forms that matter most.
+    router = APIRouter(
+        tags=["login"], default_response_class=HTMLResponse, responses=FORM_RESPONSES
+    )
     settings = portal.settings
     pages = portal.pages
     csrf = portal.csrf
     login_path = settings.login_path
 
     def next_target(value: str | None) -> str:
-        target = safe_redirect_target(value, default=portal.home_path)
-        # Never bounce back into the login page itself.
-        return portal.home_path if target.split("?")[0] in (login_path, "/logout") else target
+        return landing_page(portal, value)
 
     def login_page(
         request: Request, *, next_value: str, error: str = "", username: str = "", status: int = 200
@@ -51,7 +55,9 @@ def build_auth_router(portal: Portal) -> APIRouter:
             next=next_value,
             error=error,
             username=username,
-            oidc_enabled=False,
+            oidc_enabled=portal.oidc is not None,
+            oidc_path=OIDC_LOGIN_PATH,
+            oidc_name=portal.oidc.display_name if portal.oidc is not None else "",
         )
         portal.set_cookie(response, request, CSRF_COOKIE, nonce, max_age=None)
         return response

@@ -256,6 +256,6 @@ def test_sign_out_is_one_click_and_ends_the_session(
     page = context.new_page()
     sign_in(page, server, "bob")
     page.click("#sign-out")
-    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page).to_have_url(re.compile(r"/login\?next="))
     page.goto(server.url + "/chat/")
     expect(page).to_have_url(re.compile(r"/login\?next=/chat/"))

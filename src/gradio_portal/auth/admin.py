@@ -1,0 +1,197 @@
+"""User administration for accounts with the ``admin`` role: ``/admin/users``.
+
+List, add, disable/enable and reset passwords. Disabling an account or resetting its
+password ends all of its sessions at once. Whether the caller is an administrator is read
+from the database on every request (not from the login-time snapshot in the session).
+Non-administrators get 403; anonymous visitors are sent to sign in.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Path, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from gradio_portal._errors import UserError
+from gradio_portal.auth.forms import (
+    FORM_RESPONSES,
+    FormField,
+    account_of,
+    form_token,
+    genuine_post,
+    refused,
+    sign_in_first,
+)
+from gradio_portal.sessions import ActiveSession
+
+if TYPE_CHECKING:
+    from gradio_portal.auth.users import Account
+    from gradio_portal.portal import Portal
+
+__all__ = ["ADMIN_USERS_PATH", "build_admin_router"]
+
+ADMIN_USERS_PATH = "/admin/users"
+
+# Bounded so an absurd id is a 422, not a database overflow.
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+_NOTICES = {
+    "created": "User created.",
+    "disabled": "User disabled; their sessions were ended.",
+    "enabled": "User enabled.",
+    "password": "Password reset; the user's sessions were ended.",
+}
+
+
+def build_admin_router(portal: Portal) -> APIRouter:
+    router = APIRouter(tags=["admin"], default_response_class=HTMLResponse)
+    pages = portal.pages
+
+    async def administrator(request: Request) -> tuple[ActiveSession, Account] | Response:
+        found = await account_of(portal, request)
+        if found is None:
+            return sign_in_first(portal, request)
+        if not found[1].user.is_admin:
+            return pages.message(
+                "Administrators only",
+                "This page needs the admin role. Ask an administrator if you need it.",
+                status=403,
+                link="/",
+                link_text="Back",
+            )
+        return found
+
+    async def users_page(
+        request: Request,
+        active: ActiveSession,
+        *,
+        notice: str = "",
+        error: str = "",
+        form: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Response:
+        accounts = await run_in_threadpool(portal.users.list)
+        return pages.render(
+            "admin_users.html",
+            status=status,
+            title="Users",
+            accounts=accounts,
+            me=active.user.id,
+            csrf_token=form_token(portal, active),
+            notice=notice,
+            error=error,
+            form=form or {},
+            base=ADMIN_USERS_PATH,
+        )
+
+    async def checked_post(request: Request, token: str) -> ActiveSession | Response:
+        caller = await administrator(request)
+        if isinstance(caller, Response):
+            return caller
+        active, _ = caller
+        if not genuine_post(portal, request, active, token):
+            return refused(portal, ADMIN_USERS_PATH)
+        return active
+
+    def done(what: str) -> Response:
+        return RedirectResponse(f"{ADMIN_USERS_PATH}?done={what}", status_code=303)
+
+    @router.get(ADMIN_USERS_PATH, responses=FORM_RESPONSES)
+    async def list_users(request: Request, done: str = "") -> Response:
+        caller = await administrator(request)
+        if isinstance(caller, Response):
+            return caller
+        return await users_page(request, caller[0], notice=_NOTICES.get(done, ""))
+
+    @router.post(ADMIN_USERS_PATH, responses=FORM_RESPONSES)
+    async def add_user(
+        request: Request,
+        username: FormField = "",
+        display_name: FormField = "",
+        password: FormField = "",
+        admin: FormField = "",
+        csrf_token: FormField = "",
+    ) -> Response:
+        active = await checked_post(request, csrf_token)
+        if isinstance(active, Response):
+            return active
+        try:
+            await run_in_threadpool(
+                lambda: portal.users.create(
+                    username,
+                    password,
+                    display_name=display_name or None,
+                    roles=("admin",) if admin else (),
+                )
+            )
+        except UserError as exc:
+            return await users_page(
+                request,
+                active,
+                error=str(exc).capitalize() + ".",
+                form={"username": username[:64], "display_name": display_name[:128]},
+                status=400,
+            )
+        return done("created")
+
+    async def target(request: Request, active: ActiveSession, user_id: int) -> Account | Response:
+        account = await run_in_threadpool(portal.users.get_by_id, user_id)
+        if account is None:
+            return await users_page(request, active, error="No such user.", status=404)
+        if account.user.id == active.user.id:
+            # Locking oneself out, or ending one's own sessions from here, is never intended.
+            return await users_page(
+                request,
+                active,
+                error="Use your own account pages to change your own account.",
+                status=400,
+            )
+        return account
+
+    @router.post(ADMIN_USERS_PATH + "/{user_id}/disable", responses=FORM_RESPONSES)
+    async def disable_user(
+        request: Request, user_id: UserId, csrf_token: FormField = ""
+    ) -> Response:
+        active = await checked_post(request, csrf_token)
+        if isinstance(active, Response):
+            return active
+        account = await target(request, active, user_id)
+        if isinstance(account, Response):
+            return account
+        await run_in_threadpool(portal.users.set_active, account.user.username, False)
+        await run_in_threadpool(portal.sessions.end_all, account.user.id)
+        return done("disabled")
+
+    @router.post(ADMIN_USERS_PATH + "/{user_id}/enable", responses=FORM_RESPONSES)
+    async def enable_user(
+        request: Request, user_id: UserId, csrf_token: FormField = ""
+    ) -> Response:
+        active = await checked_post(request, csrf_token)
+        if isinstance(active, Response):
+            return active
+        account = await target(request, active, user_id)
+        if isinstance(account, Response):
+            return account
+        await run_in_threadpool(portal.users.set_active, account.user.username, True)
+        return done("enabled")
+
+    @router.post(ADMIN_USERS_PATH + "/{user_id}/password", responses=FORM_RESPONSES)
+    async def reset_password(
+        request: Request, user_id: UserId, password: FormField = "", csrf_token: FormField = ""
+    ) -> Response:
+        active = await checked_post(request, csrf_token)
+        if isinstance(active, Response):
+            return active
+        account = await target(request, active, user_id)
+        if isinstance(account, Response):
+            return account
+        try:
+            await run_in_threadpool(portal.users.set_password, account.user.username, password)
+        except UserError as exc:
+            return await users_page(request, active, error=str(exc).capitalize() + ".", status=400)
+        await run_in_threadpool(portal.sessions.end_all, account.user.id)
+        return done("password")
+
+    return router

@@ -1,0 +1,108 @@
+"""What the signed-in pages (account, admin) share: who is asking, and is a post genuine.
+
+Every state-changing form of the portal posts a CSRF token bound to the session
+(``"session:" + key``) and must come from the portal's own origin. Both checks live here so
+that a new form cannot forget one of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Form, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import RedirectResponse, Response
+
+from gradio_portal.navigation.urls import login_url, safe_redirect_target
+from gradio_portal.sessions import ActiveSession
+from gradio_portal.sessions.middleware import active_session
+
+if TYPE_CHECKING:
+    from gradio_portal.auth.users import Account
+    from gradio_portal.portal import Portal
+
+__all__ = [
+    "FORM_RESPONSES",
+    "FormField",
+    "account_of",
+    "form_token",
+    "genuine_post",
+    "landing_page",
+    "refused",
+    "sign_in_first",
+]
+
+FormField = Annotated[str, Form(max_length=4096)]
+
+# Documented in the OpenAPI spec, so a schema-driven fuzzer can tell right from wrong.
+FORM_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/html": {}}, "description": "A page."},
+    303: {"description": "Done, or sign in first: see Location."},
+    400: {"content": {"text/html": {}}, "description": "The form has a mistake."},
+    401: {"content": {"text/html": {}}, "description": "Not signed in."},
+    403: {"content": {"text/html": {}}, "description": "Forbidden, or a forged form."},
+    404: {"content": {"text/html": {}}, "description": "No such thing."},
+    429: {"content": {"text/html": {}}, "description": "Too many attempts."},
+    503: {"description": "The database is unreachable."},
+}
+
+
+def form_token(portal: Portal, active: ActiveSession) -> str:
+    """The CSRF token that forms shown to this session must post back."""
+    return portal.csrf.token_for("session:" + active.key)
+
+
+def genuine_post(portal: Portal, request: Request, active: ActiveSession, token: str) -> bool:
+    """True for a post from the portal's own page in this session (Origin and CSRF token)."""
+    return portal.csrf.same_origin(request) and portal.csrf.valid("session:" + active.key, token)
+
+
+def refused(portal: Portal, back: str) -> Response:
+    return portal.pages.message(
+        "Not done",
+        "This form expired or came from another site. Open the page again and retry.",
+        status=403,
+        link=back,
+        link_text="Back",
+    )
+
+
+def sign_in_first(portal: Portal, request: Request) -> Response:
+    """Anonymous visitors: a page load goes to the login page, anything else gets 401."""
+    if request.method in ("GET", "HEAD"):
+        page = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(
+            login_url(page, login_path=portal.settings.login_path), status_code=303
+        )
+    return portal.pages.message(
+        "Signed out",
+        "Your session ended. Sign in and try again.",
+        status=401,
+        link=portal.settings.login_path,
+        link_text="Sign in",
+    )
+
+
+async def account_of(portal: Portal, request: Request) -> tuple[ActiveSession, Account] | None:
+    """The session and the *current* account (not the login-time snapshot), or None.
+
+    Roles and the disabled flag are read from the database on each call, so a demoted or
+    disabled administrator loses access at once, whatever the session remembers.
+    """
+    active = active_session(request)
+    if active is None:
+        return None
+    account = await run_in_threadpool(portal.users.get_by_id, active.user.id)
+    if account is None or not account.is_active:
+        return None
+    return active, account
+
+
+def landing_page(portal: Portal, value: str | None) -> str:
+    """Where to go after signing in: ``value`` when it is a safe target, else the home page."""
+    target = safe_redirect_target(value, default=portal.home_path)
+    # Never bounce back into the login pages themselves.
+    path = target.split("?")[0]
+    if path in (portal.settings.login_path, "/logout") or path.startswith("/login/"):
+        return portal.home_path
+    return target
