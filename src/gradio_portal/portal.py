@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import sys
 from typing import Any
 
 import gradio as gr
@@ -37,6 +39,12 @@ from gradio_portal.storage import Database, upgrade
 __all__ = ["Portal"]
 
 log = logging.getLogger("gradio_portal")
+
+# Gradio tries `import matplotlib` around every event and every streamed update; when it is not
+# installed each failed import rescans sys.path (about 40% of a streamed update's cost). Marking
+# it absent once makes those imports fail at once, exactly as they would anyway.
+if importlib.util.find_spec("matplotlib") is None:
+    sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]
 
 
 class Portal:
@@ -81,6 +89,7 @@ class Portal:
             open_session_store(self.settings, self.database),
             idle_timeout=self.settings.session_idle_timeout,
             absolute_timeout=self.settings.session_absolute_timeout,
+            cache_ttl=self._session_cache_ttl(),
         )
         self.csrf = CsrfProtection(secret)
         self.throttle = LoginThrottle(
@@ -242,6 +251,12 @@ class Portal:
         return f"{base_url.rstrip('/')}/setup?token={self.setup_tokens.issue()}"
 
     # -- plumbing ---------------------------------------------------------------------------
+
+    def _session_cache_ttl(self) -> float:
+        if self.settings.session_cache_ttl is not None:
+            return self.settings.session_cache_ttl
+        one_process = self.database.is_sqlite and not self.settings.redis_url
+        return 1.0 if one_process else 0.0
 
     async def _root(self) -> Response:
         return RedirectResponse(

@@ -44,6 +44,12 @@ class PortalSettings(BaseSettings):
     session_cookie: str = "gradio_portal_session"
     session_idle_timeout: int = Field(default=2 * 3600, gt=0, description="Seconds.")
     session_absolute_timeout: int = Field(default=7 * 24 * 3600, gt=0, description="Seconds.")
+    session_cache_ttl: float | None = Field(
+        default=None,
+        ge=0,
+        description="Seconds a process reuses a validated session. None: 1 s on the one-process "
+        "SQLite default, 0 with Redis (a sign-out then reaches every process at once).",
+    )
     cookie_secure: bool | None = Field(
         default=None, description="Secure cookie flag; None means 'when the request is https'."
     )

@@ -130,3 +130,35 @@ def test_session_values_must_be_json(store: SessionStore) -> None:
     active = SessionManager(store, idle_timeout=10, absolute_timeout=30).login(BOB)
     with pytest.raises(TypeError, match="JSON-serialisable"):
         active.session["when"] = time
+
+
+def test_cache_saves_store_reads_and_never_outlives_a_sign_out(store: SessionStore) -> None:
+    now = [1000.0]
+    manager = SessionManager(
+        store, idle_timeout=600, absolute_timeout=3600, clock=lambda: now[0], cache_ttl=1.0
+    )
+    first = manager.login(ALICE)
+    loaded = manager.load(first.token)
+    assert loaded is not None
+    # Deleted behind the cache's back (another process): seen once the TTL has passed.
+    store.delete(loaded.key)
+    assert manager.load(first.token) is loaded
+    now[0] += 1.5
+    assert manager.load(first.token) is None
+
+    second = manager.login(ALICE)
+    assert manager.load(second.token) is not None
+    manager.logout(second.token)  # this process: at once
+    assert manager.load(second.token) is None
+
+    third = manager.login(ALICE)
+    active = manager.load(third.token)
+    assert active is not None
+    active.session.invalidate()  # a logout button in a callback
+    assert manager.cached(third.token) is None
+    assert manager.load(third.token) is None
+
+    fourth = manager.login(ALICE)
+    assert manager.load(fourth.token) is not None
+    manager.end_all(ALICE.id)
+    assert manager.load(fourth.token) is None

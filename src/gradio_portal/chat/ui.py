@@ -24,7 +24,12 @@ from typing import Any, cast
 import gradio as gr
 
 from gradio_portal.chat.markdown import markdown_text, notice_for
-from gradio_portal.chat.repository import MAX_TITLE_CHARS, ConversationPage, StoredMessage
+from gradio_portal.chat.repository import (
+    MAX_TITLE_CHARS,
+    ConversationPage,
+    StoredMessage,
+    Turn,
+)
 from gradio_portal.chat.service import ChatService, MessageRejected, OpenedConversation
 from gradio_portal.components import logout_button
 from gradio_portal.context import Context
@@ -91,6 +96,9 @@ def build_chat_blocks(
     with blocks:
         # The conversation this page writes to: server-side, per page load.
         conversation = gr.State(None)
+        # The turn stored by start_turn, for stream_reply to answer: server-side, per page
+        # load, made by the page's first message (a callable value would add a load event).
+        pending_reply = gr.State(None)
         # The query string the address bar should show. In the DOM but not shown: the browser
         # runs .change only for rendered components. It starts as a value no page load sets,
         # so that "" (a new chat) also fires, and drops a foreign or malformed ?c= from view.
@@ -204,30 +212,55 @@ def build_chat_blocks(
                 signed_in: f"Signed in as **{markdown_text(ctx.user.display_name)}**",
             }
 
-        async def send(
-            text: str | None, conversation_id: int | None, ctx: Context = INJECTED
-        ) -> AsyncIterator[dict[Any, Any]]:
+        async def start_turn(
+            text: str | None,
+            conversation_id: int | None,
+            pending: PendingReply | None,
+            ctx: Context = INJECTED,
+        ) -> dict[Any, Any]:
+            """Store the user message and show it: the page's one full update of a turn."""
+            pending = pending or PendingReply()
+            if pending.busy:
+                # A reply is streaming (Enter still submits): ignore, as one event would.
+                raise gr.Error("A reply is in progress.", visible=False, print_exception=False)
             try:
                 cleaned = service.clean(text or "")
             except MessageRejected as exc:
                 raise gr.Error(str(exc), title="Message not sent", print_exception=False) from None
             if cleaned is None:
-                yield {message: ""}  # blank: nothing to store or answer
-                return
+                pending.turn = None
+                return {message: "", pending_reply: pending}  # blank: nothing to answer
             turn = await service.start(ctx.user, conversation_id, cleaned)
             page = await service.conversations(ctx.user, limit=SIDEBAR_LIMIT)
             shown = [*bubbles(turn.recent), *bubbles([turn.user_message])]
             opened = OpenedConversation(turn.conversation, (), 0)
-            yield {
+            # No await from here on: a cancelled event cannot leave the page marked busy.
+            pending.turn, pending.shown, pending.busy = turn, shown, True
+            return {
                 **opened_view(opened),
                 **sidebar(page, turn.conversation.id),
                 chatbot: shown,
                 message: gr.update(value="", submit_btn=False, stop_btn=True),
                 notice: gr.update(visible=False),
+                pending_reply: pending,
             }
-            async with contextlib.aclosing(service.reply(ctx.user, turn)) as updates:
-                async for update in updates:
-                    yield {chatbot: [*shown, reply_bubble(update.text, update.error)]}
+
+        async def stream_reply(
+            pending: PendingReply | None, ctx: Context = INJECTED
+        ) -> AsyncIterator[list[dict[str, str]]]:
+            """Stream the reply to the turn start_turn stored: to the chatbot alone."""
+            if pending is None:
+                return
+            turn, shown = pending.turn, pending.shown
+            pending.turn = None  # each turn is answered once
+            if turn is None:
+                return  # a blank message: no update
+            try:
+                async with contextlib.aclosing(service.reply(ctx.user, turn)) as updates:
+                    async for update in updates:
+                        yield [*shown, reply_bubble(update.text, update.error)]
+            finally:
+                pending.busy = False
 
         async def rename_conversation(
             new_title: str, conversation_id: int | None, ctx: Context = INJECTED
@@ -258,7 +291,9 @@ def build_chat_blocks(
             conversation_id = parse_conversation_id(choice)
             return Redirect(f"{base}/?c={conversation_id}" if conversation_id else f"{base}/")
 
-        def ready_to_send() -> Any:
+        def ready_to_send(pending: PendingReply | None) -> Any:
+            if pending is not None:
+                pending.busy = False  # also after a stop that came before the reply started
             return gr.update(submit_btn=True, stop_btn=False)
 
         def show(visible: bool) -> Any:
@@ -283,17 +318,30 @@ def build_chat_blocks(
             show_progress="hidden",
         )
         page_query.change(None, page_query, None, js=_FOLLOW_URL)
-        sending = message.submit(
-            send,
-            [message, conversation],
-            [*page_outputs, message],
+        # Two events, so that each streamed update carries the chatbot alone: Gradio rebuilds
+        # every output a yielded dict leaves out, on every yield (31x the cost of an update).
+        starting = message.submit(
+            start_turn,
+            [message, conversation, pending_reply],
+            [*page_outputs, message, pending_reply],
             api_name="send",
             show_progress="minimal",
             show_progress_on=[chatbot],
         )
+        streaming = starting.success(
+            stream_reply,
+            pending_reply,
+            chatbot,
+            api_name="stream_reply",
+            api_visibility="undocumented",
+            show_progress="minimal",
+            show_progress_on=[chatbot],
+        )
         # After completion, failure and stop alike (Gradio runs .then after a cancel too).
-        sending.then(ready_to_send, None, message, api_visibility="undocumented", queue=False)
-        message.stop(None, None, None, cancels=[sending])
+        streaming.then(
+            ready_to_send, pending_reply, message, api_visibility="undocumented", queue=False
+        )
+        message.stop(None, None, None, cancels=[starting, streaming])
         new_chat.click(start_new_chat, None, None, api_name="new_chat")
         # The Chatbot's own "Clear" empties the view only: make it mean "start a new chat"
         # rather than leave a page whose conversation is not the one on screen.
@@ -310,6 +358,22 @@ def build_chat_blocks(
         cancel.click(show(False), None, confirm_row, queue=False, api_visibility="undocumented")
         confirm.click(delete_conversation, conversation, None, api_name="delete")
     return blocks
+
+
+class PendingReply:
+    """A page's turn between storing the user message and streaming the reply to it.
+
+    Mutable and shared by reference: Gradio hands a gr.State's own object to every event of
+    the page, so ``busy`` (set once a turn is stored, cleared when its reply ends) is seen by
+    the next submit while the reply streams.
+    """
+
+    __slots__ = ("busy", "shown", "turn")
+
+    def __init__(self) -> None:
+        self.turn: Turn | None = None
+        self.shown: list[dict[str, str]] = []
+        self.busy = False
 
 
 def bubbles(messages: Iterable[StoredMessage]) -> list[dict[str, str]]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gradio_portal.identity import User
 from gradio_portal.sessions.base import SessionRecord, SessionStore, hash_token, token_looks_valid
@@ -46,6 +48,8 @@ class SessionManager:
         idle_timeout: float,
         absolute_timeout: float,
         clock: Callable[[], float] = time.time,
+        cache_ttl: float = 0.0,
+        cache_size: int = 10_000,
     ) -> None:
         self.store = store
         self.idle_timeout = idle_timeout
@@ -54,6 +58,13 @@ class SessionManager:
         # Writing last-seen on every request would turn every read into a write; a coarse
         # step keeps the idle timeout accurate to within a few percent.
         self._touch_step = min(60.0, idle_timeout / 20)
+        # A Gradio event is two requests (queue/join, queue/data) and a page load a dozen: a
+        # short in-process cache saves a store round trip (and a thread hop) for each. Within
+        # this process a sign-out takes effect at once; other processes see it within the TTL.
+        self.cache_ttl = min(cache_ttl, self._touch_step)
+        self._cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[float, ActiveSession]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def login(self, user: User, *, user_agent: str = "", address: str = "") -> ActiveSession:
         """Start a session for ``user``. Callers revoke the previous one (rotation)."""
@@ -66,30 +77,71 @@ class SessionManager:
         )
         return ActiveSession(token, record, Session(self.store, record.key, record.data))
 
+    def cached(self, token: str | None) -> ActiveSession | None:
+        """The session of ``token`` if this process validated it within the cache TTL.
+
+        Memory only: safe to call on the event loop.
+        """
+        if self.cache_ttl <= 0 or not token:
+            return None
+        entry = self._cache.get(token)
+        if entry is None:
+            return None
+        loaded_at, active = entry
+        now = self._clock()
+        if (
+            now - loaded_at > self.cache_ttl
+            or active.session.ended
+            or self._expired(active.record, now)
+        ):
+            with self._cache_lock:
+                self._cache.pop(token, None)
+            return None
+        return active
+
     def load(self, token: str | None) -> ActiveSession | None:
         """The live session for a cookie token, or None (absent, malformed, ended, expired)."""
         if not token or not token_looks_valid(token):
             return None
+        hit = self.cached(token)
+        if hit is not None:
+            return hit
         key = hash_token(token)
         record = self.store.get(key)
         if record is None:
             return None
         now = self._clock()
-        if (
-            now - record.last_seen_at > self.idle_timeout
-            or now - record.created_at > self.absolute_timeout
-        ):
+        if self._expired(record, now):
             self.store.delete(key)
             return None
         if now - record.last_seen_at > self._touch_step:
             self.store.touch(key, now)
-        return ActiveSession(token, record, Session(self.store, key, record.data))
+            record = replace(record, last_seen_at=now)
+        active = ActiveSession(token, record, Session(self.store, key, record.data))
+        if self.cache_ttl > 0:
+            with self._cache_lock:
+                self._cache[token] = (now, active)
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return active
+
+    def _expired(self, record: SessionRecord, now: float) -> bool:
+        return (
+            now - record.last_seen_at > self.idle_timeout
+            or now - record.created_at > self.absolute_timeout
+        )
 
     def logout(self, token: str) -> None:
         """End the session of ``token`` (no error if it already ended)."""
+        with self._cache_lock:
+            self._cache.pop(token, None)
         if token_looks_valid(token):
             self.store.delete(hash_token(token))
 
     def end_all(self, user_id: int, *, keep: str | None = None) -> int:
         """End every session of a user (password change, disable, 'log out everywhere')."""
+        with self._cache_lock:
+            for token in [t for t, (_, a) in self._cache.items() if a.user.id == user_id]:
+                if token != keep:
+                    del self._cache[token]
         return self.store.delete_for_user(user_id, keep=hash_token(keep) if keep else None)

@@ -65,8 +65,8 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         token = read_cookie(Headers(scope=scope), self.cookie_name)
-        active: ActiveSession | None = None
-        if token:
+        active = self.manager.cached(token)
+        if token and active is None:
             try:
                 active = await anyio.to_thread.run_sync(
                     self.manager.load, token, limiter=self._limiter

@@ -29,12 +29,13 @@ class Session(MutableMapping[str, Any]):
             ctx.session["topic"] = topic      # visible to the next event and request
     """
 
-    __slots__ = ("_data", "_key", "_store")
+    __slots__ = ("_data", "_key", "_store", "ended")
 
     def __init__(self, store: SessionStore, key: str, data: Mapping[str, Any]) -> None:
         self._store = store
         self._key = key
         self._data = dict(data)
+        self.ended = False
 
     def __getitem__(self, name: str) -> Any:
         return self._data[name]
@@ -82,6 +83,7 @@ class Session(MutableMapping[str, Any]):
         """Re-read the stored data (to see writes made by other requests)."""
         record = self._store.get(self._key)
         if record is None:
+            self.ended = True
             raise SessionExpired("the session has ended: sign in again")
         self._data = dict(record.data)
 
@@ -89,10 +91,12 @@ class Session(MutableMapping[str, Any]):
         """End this session in the store: the cookie that carried it no longer signs in."""
         self._store.delete(self._key)
         self._data = {}
+        self.ended = True
 
     def _apply(self, changes: Mapping[str, Any], deletions: frozenset[str]) -> None:
         data = self._store.update(self._key, changes, deletions)
         if data is None:
+            self.ended = True
             raise SessionExpired("the session has ended: sign in again")
         self._data = data
 
