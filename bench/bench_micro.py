@@ -1,0 +1,207 @@
+"""Micro-benchmarks of the two portal hot paths the load benchmarks expose.
+
+Both run in this process (no server), so they isolate one cost each:
+
+- the session lookup that the portal's middleware does for every request (an Gradio event is
+  two requests: ``queue/join`` and ``queue/data``): a worker-thread hop plus a SQLite read;
+- Gradio's post-processing of one streamed chat update: the chat page's ``send`` event yields
+  ``{chatbot: [...]}`` while declaring ten outputs, and Gradio rebuilds every output left out of
+  the dict as a new component (``gr.skip()`` is an update); an event whose only output is the
+  chatbot post-processes just the chatbot.
+
+Run alone: ``python -m bench.bench_micro``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+
+from bench._common import Section, pin_load_generator, scratch_dir, seed_sessions, seed_users, table
+
+
+def _per_call_ms(work: Any, repeat: int) -> float:
+    work()
+    started = time.perf_counter()
+    for _ in range(repeat):
+        work()
+    return (time.perf_counter() - started) / repeat * 1000
+
+
+def session_lookup(data_dir: Path, repeat: int = 2000) -> dict[str, float]:
+    from gradio_portal import PortalSettings
+    from gradio_portal.sessions import SessionManager, SQLSessionStore
+    from gradio_portal.storage import Database
+
+    names = seed_users(data_dir, 1)
+    (token,) = seed_sessions(data_dir, names)
+    settings = PortalSettings(data_dir=data_dir)
+    database = Database(settings.resolved_database_url)
+    manager = SessionManager(
+        SQLSessionStore(database),
+        idle_timeout=settings.session_idle_timeout,
+        absolute_timeout=settings.session_absolute_timeout,
+    )
+    try:
+        load_ms = _per_call_ms(lambda: manager.load(token), repeat)
+
+        async def hops() -> float:
+            await anyio.to_thread.run_sync(lambda: None)
+            started = time.perf_counter()
+            for _ in range(repeat):
+                await anyio.to_thread.run_sync(lambda: None)
+            return (time.perf_counter() - started) / repeat * 1000
+
+        async def loads() -> float:
+            await anyio.to_thread.run_sync(manager.load, token)
+            started = time.perf_counter()
+            for _ in range(repeat):
+                await anyio.to_thread.run_sync(manager.load, token)
+            return (time.perf_counter() - started) / repeat * 1000
+
+        hop_ms = asyncio.run(hops())
+        threaded_ms = asyncio.run(loads())
+    finally:
+        database.dispose()
+    return {"load": load_ms, "hop": hop_ms, "threaded": threaded_ms}
+
+
+def chat_postprocess(data_dir: Path, repeat: int = 200) -> dict[str, float]:
+    import gradio as gr
+    from gradio.state_holder import SessionState
+
+    from gradio_portal import PortalSettings
+    from gradio_portal.chat import (
+        ChatService,
+        ConversationRepository,
+        EchoBackend,
+        build_chat_blocks,
+    )
+    from gradio_portal.storage import Database, upgrade
+
+    settings = PortalSettings(data_dir=data_dir)
+    upgrade(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url)
+    service = ChatService.from_settings(ConversationRepository(database), EchoBackend(), settings)
+    blocks = build_chat_blocks(service)
+    send = next(fn for fn in blocks.fns.values() if fn.api_name == "send")
+    chatbot = next(block for block in send.outputs if isinstance(block, gr.Chatbot))
+    value = [
+        {"role": "user", "content": "hello there"},
+        {"role": "assistant", "content": "word " * 200},
+    ]
+
+    async def single_reply() -> Any:
+        yield []
+
+    with gr.Blocks() as single:
+        alone = gr.Chatbot()
+        alone.change(single_reply, None, alone)
+    single_fn = next(iter(single.fns.values()))
+
+    async def per_update(target: gr.Blocks, fn: Any, prediction: Any) -> float:
+        state = SessionState(target)
+        await target.postprocess_data(fn, prediction, state)
+        started = time.perf_counter()
+        for _ in range(repeat):
+            await target.postprocess_data(fn, prediction, state)
+        return (time.perf_counter() - started) / repeat * 1000
+
+    try:
+        return {
+            "outputs": float(len(send.outputs)),
+            "send": asyncio.run(per_update(blocks, send, {chatbot: value})),
+            "single": asyncio.run(per_update(single, single_fn, value)),
+        }
+    finally:
+        database.dispose()
+
+
+def matplotlib_probe(repeat: int = 3000) -> dict[str, float]:
+    """Gradio's ``MatplotlibBackendMananger`` wraps every event call and every generator step.
+
+    When matplotlib is not installed, each enter and exit is a failed import that walks
+    ``sys.path``; a ``None`` entry in ``sys.modules`` makes the same import fail at once.
+    """
+    import importlib.util
+    import sys
+
+    from gradio import utils
+
+    def probe() -> None:
+        with utils.MatplotlibBackendMananger():
+            pass
+
+    if "matplotlib" in sys.modules or importlib.util.find_spec("matplotlib") is not None:
+        return {"installed": 1.0, "default": _per_call_ms(probe, repeat), "sentinel": math.nan}
+    default = _per_call_ms(probe, repeat)
+    sys.modules["matplotlib"] = None  # type: ignore[assignment]
+    try:
+        sentinel = _per_call_ms(probe, repeat)
+    finally:
+        del sys.modules["matplotlib"]
+    return {"installed": 0.0, "default": default, "sentinel": sentinel}
+
+
+def run() -> Section:
+    began = time.monotonic()
+    pin_load_generator()
+    with scratch_dir("micro") as tmp:
+        lookup = session_lookup(tmp / "sessions")
+        post = chat_postprocess(tmp / "chat")
+    probe = matplotlib_probe()
+    body = "In-process, on the load generator's core; ms per call.\n\n" + table(
+        ["portal hot path", "ms per call", "per Gradio event / streamed update"],
+        [
+            ["`SessionManager.load` (SQLite read), direct", f"{lookup['load']:.3f}", ""],
+            ["worker-thread hop alone (`anyio.to_thread.run_sync`)", f"{lookup['hop']:.3f}", ""],
+            [
+                "session lookup as the middleware does it (hop + read)",
+                f"{lookup['threaded']:.3f}",
+                f"{2 * lookup['threaded']:.2f} ms per event (join + data)",
+            ],
+            [
+                f"post-process one streamed update of the chat's `send` event "
+                f"({post['outputs']:.0f} outputs, dict with the chatbot only)",
+                f"{post['send']:.3f}",
+                "",
+            ],
+            [
+                "the same update in an event whose only output is the chatbot",
+                f"{post['single']:.3f}",
+                f"{post['send'] / post['single']:.0f}x less",
+            ],
+            [
+                "Gradio's matplotlib probe around each event call and each yield "
+                + ("(matplotlib installed)" if probe["installed"] else "(not installed)"),
+                f"{probe['default']:.3f}",
+                "once per event and per streamed update",
+            ],
+            [
+                "the same with `sys.modules['matplotlib'] = None` set by the host",
+                f"{probe['sentinel']:.3f}",
+                f"{probe['default'] / probe['sentinel']:.0f}x less"
+                if not math.isnan(probe["sentinel"])
+                else "",
+            ],
+        ],
+    )
+    return Section(
+        title="Micro-benchmarks of the portal's hot paths",
+        body=body,
+        data={"session": lookup, "postprocess": post, "matplotlib": probe},
+        seconds=time.monotonic() - began,
+    )
+
+
+def main() -> None:
+    print(run().markdown())
+
+
+if __name__ == "__main__":
+    main()
