@@ -275,7 +275,8 @@ def test_stop_keeps_the_partial_reply_marked_incomplete(
     client_for: Callable[[LiveServer], httpx.Client],
 ) -> None:
     portal, tab = slow_chat(make_settings, serve, client_for)
-    event_id = tab.join("send", ["Tell me a long story", None])
+    assert tab.call("send", ["Tell me a long story", None, None]).success
+    event_id = tab.join("stream_reply", [None])
     with tab.stream() as messages:
         started = time.monotonic()
         for message in messages:
@@ -285,7 +286,7 @@ def test_stop_keeps_the_partial_reply_marked_incomplete(
         reply = stored_messages(portal, 1)[1]
         assert reply.content and not reply.complete and reply.error is None
 
-        tab.cancel("send", event_id)  # what the stop button sends
+        tab.cancel("stream_reply", event_id)  # what the stop button sends
         assert any(m.get("msg") == "process_completed" for m in messages)
 
     reply = wait_for(lambda: stored_messages(portal, 1)[1].error and stored_messages(portal, 1)[1])
@@ -302,7 +303,8 @@ def test_closing_the_page_keeps_the_partial_reply(
     client_for: Callable[[LiveServer], httpx.Client],
 ) -> None:
     portal, tab = slow_chat(make_settings, serve, client_for)
-    tab.join("send", ["Tell me a long story", None])
+    assert tab.call("send", ["Tell me a long story", None, None]).success
+    tab.join("stream_reply", [None])
     with tab.stream() as messages:
         generating = 0
         for message in messages:
@@ -374,30 +376,41 @@ def test_more_than_forty_replies_stream_at_once(
     server = serve(portal.app)
     client = client_for(server)
     login(client, "carol", PASSWORD)
-    fn_index = ChatTab(client).events.fn_index("send")
+    events = ChatTab(client).events
+    fn_indexes = (events.fn_index("send"), events.fn_index("stream_reply"))
 
-    replies = asyncio.run(_send_all(server.url, dict(client.cookies), fn_index, users))
+    replies = asyncio.run(_send_all(server.url, dict(client.cookies), fn_indexes, users))
 
     assert backend.peak == users
     assert replies == [f"together with {users}"] * users
 
 
-async def _send_all(url: str, cookies: dict[str, str], fn_index: int, count: int) -> list[str]:
+async def _send_all(
+    url: str, cookies: dict[str, str], fn_indexes: tuple[int, int], count: int
+) -> list[str]:
     limits = httpx.Limits(max_connections=2 * count)
     async with httpx.AsyncClient(
         base_url=url, cookies=cookies, timeout=60, limits=limits
     ) as client:
 
-        async def one() -> str:
-            session_hash = secrets.token_hex(8)
-            body = {"data": ["Hi", None], "fn_index": fn_index, "session_hash": session_hash}
+        async def event(fn_index: int, data: list[Any], session_hash: str) -> Any:
+            body = {"data": data, "fn_index": fn_index, "session_hash": session_hash}
             (await client.post(MOUNT + "/gradio_api/queue/join", json=body)).raise_for_status()
             params = {"session_hash": session_hash}
             async with client.stream("GET", MOUNT + "/gradio_api/queue/data", params=params) as r:
                 async for line in r.aiter_lines():
                     if '"process_completed"' in line:
-                        chatbot = json.loads(line[5:])["output"]["data"][0]
-                        return bubbles(chatbot)[-1][1]
+                        completed = json.loads(line[5:])
+                        assert completed["success"], completed
+                        return completed["output"]["data"][0]
             raise AssertionError("the event did not complete")
+
+        async def one() -> str:
+            # As the browser does: the message (stored, page updated), then the reply.
+            session_hash = secrets.token_hex(8)
+            send, stream_reply = fn_indexes
+            await event(send, ["Hi", None, None], session_hash)
+            chatbot = await event(stream_reply, [None], session_hash)
+            return bubbles(chatbot)[-1][1]
 
         return list(await asyncio.gather(*(one() for _ in range(count))))

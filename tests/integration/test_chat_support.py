@@ -31,7 +31,7 @@ PAGE_OUTPUTS = (
 )
 OUTPUTS = {
     "open_page": (*PAGE_OUTPUTS, "signed_in"),
-    "send": (*PAGE_OUTPUTS, "message"),
+    "send": (*PAGE_OUTPUTS, "message", "pending_reply"),
     "rename": ("title", "conversations", "sidebar_note"),
 }
 
@@ -95,9 +95,13 @@ class ChatTab:
     def open(self) -> dict[str, Any]:
         return outputs("open_page", self.call("open_page"))
 
-    def send(self, text: str) -> EventResult:
-        # The second input is the page's gr.State: the server ignores what the client sends.
-        return self.call("send", [text, None])
+    def send(self, text: str) -> SendResult:
+        """A message as the browser sends it: ``send``, then on success ``stream_reply``."""
+        # The State inputs (the conversation, the pending reply) are the server's: the server
+        # ignores what the client sends.
+        start = self.call("send", [text, None, None])
+        reply = self.call("stream_reply", [None]) if start.success else None
+        return SendResult(start, reply)
 
     def cancel(self, api_name: str, event_id: str) -> None:
         response = self.client.post(
@@ -111,13 +115,50 @@ class ChatTab:
         response.raise_for_status()
 
 
+class SendResult(EventResult):
+    """A sent message: ``send`` (stores it, updates the page), then ``stream_reply``.
+
+    ``output`` is the page update of ``send`` with the chatbot as the reply left it;
+    ``generating`` the streamed updates of the reply; ``error`` the first event's that failed.
+    """
+
+    def __init__(self, start: EventResult, reply: EventResult | None) -> None:
+        super().__init__([*start.messages, *(reply.messages if reply else [])])
+        self.start = start
+        self.reply = reply
+
+    @property
+    def completed(self) -> dict[str, Any]:
+        if self.reply is None or not self.start.success:
+            return self.start.completed
+        return self.reply.completed
+
+    @property
+    def output(self) -> list[Any]:
+        data = self.start.output
+        if self.reply is not None:
+            [chatbot] = self.reply.output
+            if chatbot is not None:  # None: nothing streamed (a blank message)
+                data[OUTPUTS["send"].index("chatbot")] = chatbot
+        return data
+
+    @property
+    def generating(self) -> list[dict[str, Any]]:
+        return self.reply.generating if self.reply else []
+
+
 def outputs(api_name: str, result: EventResult) -> dict[str, Any]:
     """The named outputs of a successful event (of a generator: its last update)."""
     return dict(zip(OUTPUTS[api_name], result.output, strict=True))
 
 
 def first_update(api_name: str, result: EventResult) -> dict[str, Any]:
-    """The named outputs of a generator's first update (sent whole; later ones are diffs)."""
+    """The named outputs of a generator's first update (sent whole; later ones are diffs).
+
+    Of a sent message: the page update of ``send``, before the reply streams.
+    """
+    if isinstance(result, SendResult):
+        return dict(zip(OUTPUTS[api_name], result.start.output, strict=True))
     data = result.generating[0]["output"]["data"]
     return dict(zip(OUTPUTS[api_name], data, strict=True))
 
