@@ -135,10 +135,19 @@ def prepare_users(variant: Variant, data_dir: Path, users: int) -> list[dict[str
 
 
 async def _turn_portal(app: AsyncGradio, ids: dict[str, int], timeout: float) -> StreamResult:
+    # As the browser does: `send` stores the message and updates the page once, then
+    # `stream_reply` (same page) streams the answer to the chatbot alone.
+    session_hash = new_session_hash()
+    started = time.perf_counter()
+    try:
+        await app.run(ids["send"], [MESSAGE, None, None], session_hash)
+    except httpx.HTTPError as exc:
+        return StreamResult(started=started, error=f"{type(exc).__name__}: {exc}")
     return await app.stream(
-        ids["send"],
-        [MESSAGE, None],
-        new_session_hash(),
+        ids["stream_reply"],
+        [None],
+        session_hash,
+        started=started,
         timeout=timeout,
         is_output=_has_reply_text,
     )

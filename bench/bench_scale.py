@@ -29,7 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,9 +103,19 @@ class _User:
             await self.client.post("/logout", data={"csrf_token": match[1]})
         await self.client.aclose()
 
-    async def event(self, api_name: str, data: list[Any]) -> str | None:
-        """Run one event to completion; None on success, else why it failed."""
+    async def chat_turn(self, message: str) -> str | None:
+        """One chat message as the browser sends it: ``send``, then ``stream_reply``."""
         session_hash = secrets.token_hex(8)
+        error = await self.event("send", [message, None, None], session_hash)
+        if error is not None:
+            return error
+        return await self.event("stream_reply", [None], session_hash)
+
+    async def event(
+        self, api_name: str, data: list[Any], session_hash: str | None = None
+    ) -> str | None:
+        """Run one event to completion; None on success, else why it failed."""
+        session_hash = session_hash or secrets.token_hex(8)
         joined = await self.client.post(
             self.mount + "/gradio_api/queue/join",
             json={
@@ -136,7 +146,10 @@ class _User:
 
 
 async def _load(
-    users: Sequence[_User], api_name: str, data: list[Any], duration: float, warmup: float
+    users: Sequence[_User],
+    action: Callable[[_User], Awaitable[str | None]],
+    duration: float,
+    warmup: float,
 ) -> tuple[_Samples, float]:
     samples = _Samples()
     start = time.perf_counter()
@@ -146,7 +159,7 @@ async def _load(
     async def one(user: _User) -> None:
         while (now := time.perf_counter()) < stop_at:
             try:
-                error = await user.event(api_name, data)
+                error = await action(user)
             except httpx.HTTPError as exc:
                 error = type(exc).__name__
             if now >= measure_from:
@@ -215,10 +228,13 @@ async def _measure_all(
                 for user in users:
                     user.client.base_url = httpx.URL(nginx.url)
                     user.client.cookies.delete("gp_affinity")
-                samples, span = await _load(users, "open_page", [], duration, warmup)
+                samples, span = await _load(
+                    users, lambda u: u.event("open_page", []), duration, warmup
+                )
                 rows.append(_row(count, "events", len(users), samples, span))
-                message = ["Hello there", None]
-                samples, span = await _load(users, "send", message, duration, warmup)
+                samples, span = await _load(
+                    users, lambda u: u.chat_turn("Hello there"), duration, warmup
+                )
                 rows.append(_row(count, "chat", len(users), samples, span))
             finally:
                 nginx.stop()

@@ -76,8 +76,16 @@ class Turn:
 
     def run(self) -> None:
         events = GradioEvents(self.client, CHAT)
+        session_hash = secrets.token_hex(8)
         try:
-            joined, session_hash = events.join("send", [self.message, None])
+            # As the browser does: `send` stores the message and updates the page, then
+            # `stream_reply` (same page, same session hash) streams the answer.
+            started = events.call("send", [self.message, None, None], session_hash=session_hash)
+            if not started.success:
+                self.outcome = f"send failed: {started.error}"
+                return
+            self.acknowledged.set()
+            joined, _ = events.join("stream_reply", [None], session_hash=session_hash)
             if joined.status_code != 200:
                 self.outcome = f"join {joined.status_code}"
                 return
@@ -93,14 +101,12 @@ class Turn:
                     message = json.loads(line[5:])
                     kind = message.get("msg")
                     if kind == "process_generating":
-                        # The first update shows the user's message: it is stored by then.
                         self.generating += 1
-                        self.acknowledged.set()
                     elif kind == "process_completed":
                         self.outcome = "completed" if message.get("success") else "failed"
                         return
             self.outcome = "stream ended"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, AssertionError) as exc:
             self.outcome = f"broken: {type(exc).__name__}"
 
 

@@ -130,9 +130,19 @@ class GradioEvents:
         )
         return response, session_hash
 
-    def call(self, fn: int | str, data: list[Any], *, timeout: float = 30) -> EventResult:
-        """Run one event to completion and return its messages."""
-        response, session_hash = self.join(fn, data)
+    def call(
+        self,
+        fn: int | str,
+        data: list[Any],
+        *,
+        timeout: float = 30,
+        session_hash: str | None = None,
+    ) -> EventResult:
+        """Run one event to completion and return its messages.
+
+        Pass the same ``session_hash`` to chain events of one page (its ``gr.State`` values).
+        """
+        response, session_hash = self.join(fn, data, session_hash=session_hash)
         response.raise_for_status()
         result = EventResult()
         with self.client.stream(
