@@ -22,6 +22,8 @@ system-deps:
 
 test: $(STAMP) system-deps
 	$(BIN)/python scripts/audit_pins.py
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) system-deps

@@ -127,11 +127,3 @@ def test_pip_audit_missing_is_reported_not_failed(
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no pip-audit to find
     assert audit_pins.main(["--pip-audit"]) == 0
     assert "pip-audit: unavailable" in capsys.readouterr().out
-
-
-def test_pip_audit_when_installed() -> None:
-    if shutil.which("pip-audit") is None:
-        pytest.skip("pip-audit is not installed")
-    result = audit_pins.run_pip_audit(audit_pins.audit().pins)
-    # Where the service is unreachable every package is skipped and that is reported, not failed.
-    assert result.status in ("clean", "unavailable"), result.detail
