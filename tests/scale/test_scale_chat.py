@@ -222,6 +222,9 @@ def _conversation_of(cluster: Cluster, username: str, message: str) -> int:
 
 
 def test_restarting_every_process_keeps_sessions_and_conversations(cluster: Cluster) -> None:
+    # The previous test killed a process: wait until its replacement serves, or nginx's
+    # failover could send `send` and `stream_reply` of one page to different processes.
+    cluster.supervisor.wait_ready(timeout=60)
     client = user_client(cluster, "bob")
     try:
         turn = Turn(client, "remember me across restarts")
