@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gradio_portal.navigation.urls import login_url
 from gradio_portal.sessions.middleware import active_session
 
-__all__ = ["STATIC_PREFIXES", "MountGuard"]
+__all__ = ["STATIC_PREFIXES", "MountGuard", "mount_relative"]
 
 # Relative to a mount path. Code and images of the Gradio frontend, identical for everyone.
 STATIC_PREFIXES = (
@@ -29,6 +29,14 @@ STATIC_PREFIXES = (
     "/pwa_icon",
     "/theme.css",
 )
+
+
+def mount_relative(path: str, mount_paths: Iterable[str]) -> str | None:
+    """``path`` relative to the mount it falls under (``""`` for the mount itself), or None."""
+    for mount in mount_paths:
+        if path == mount or path.startswith(mount + "/"):
+            return path[len(mount) :]
+    return None
 
 
 class MountGuard:
@@ -44,10 +52,8 @@ class MountGuard:
         self.login_path = login_path
 
     def protects(self, path: str) -> bool:
-        for mount in self.mount_paths:
-            if path == mount or path.startswith(mount + "/"):
-                return not _is_static(path[len(mount) :])
-        return False
+        relative = mount_relative(path, self.mount_paths)
+        return relative is not None and not _is_static(relative)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not self.protects(scope["path"]):

@@ -26,6 +26,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gradio_portal.auth.answers import send_json
+from gradio_portal.guard import mount_relative
 
 __all__ = ["CrossSiteGuard"]
 
@@ -39,17 +40,11 @@ class CrossSiteGuard:
         self.app = app
         self.mount_paths = mount_paths  # live: mounts are added after start-up
 
-    def _relative(self, path: str) -> str | None:
-        for mount in self.mount_paths:
-            if path == mount or path.startswith(mount + "/"):
-                return path[len(mount) :]
-        return None
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _SAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        relative = self._relative(scope["path"])
+        relative = mount_relative(scope["path"], self.mount_paths)
         if relative is None:
             await self.app(scope, receive, send)
             return

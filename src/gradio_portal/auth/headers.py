@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gradio_portal.guard import mount_relative
+
 __all__ = ["GradioHeaders", "page_policy"]
 
 COMMON = {
@@ -91,14 +93,10 @@ class GradioHeaders:
         self.app = app
         self.mount_paths = mount_paths  # live: mounts are added after start-up
 
-    def _relative(self, path: str) -> str | None:
-        for mount in self.mount_paths:
-            if path == mount or path.startswith(mount + "/"):
-                return path[len(mount) :]
-        return None
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        relative = self._relative(scope["path"]) if scope["type"] == "http" else None
+        relative = None
+        if scope["type"] == "http":
+            relative = mount_relative(scope["path"], self.mount_paths)
         if relative is None:
             await self.app(scope, receive, send)
             return
