@@ -4,15 +4,18 @@ Every user sends one message at the same moment; the echo backend answers 300 to
 tokens/s, so the ideal turn takes 6 s. Each user has its own HTTP client and cookie jar and
 plays the browser's own requests:
 
-- portal: the ``send`` event of ``mount_chat``'s page (``queue/join`` + ``queue/data``): it
-  stores the user message, creates the conversation, streams the coalesced reply and stores it.
+- portal: the ``send`` event of ``mount_chat``'s page (``run/predict``: it skips the queue), which
+  stores the user message and creates the conversation, then ``stream_reply`` (``queue/join`` +
+  ``queue/data``), which streams the coalesced reply to the chatbot and stores it.
 - bare: ``gr.ChatInterface`` over the same echo generator, one yield per token, mounted on
   FastAPI; the browser's submit chain ``_clear_and_save_textbox`` and
   ``_append_message_to_history`` (``run/predict``) then ``_submit_fn`` (queued, streamed).
   ``concurrency_limit=None``; ``max_threads`` is Gradio's default 40, or 1,000 when tuned.
 
-Time to first token is from the user's submit to the first streamed message carrying reply
-text; completion is to ``process_completed``. A turn that fails, or takes over the timeout,
+Portal users have the page open before the clock starts: its load event (``open_page``) ran
+with the page's session hash, as a browser runs it when the page opens; the bare
+``ChatInterface`` has no load event. Time to first token is from the user's submit to the first
+streamed message carrying reply text; completion is to ``process_completed``. A turn that fails, or takes over the timeout,
 counts as an error. Portal users are signed in by creating their server-side sessions directly
 (login itself, 150 ms of Argon2 each, is not what this measures; see the memory benchmark).
 
@@ -134,10 +137,18 @@ def prepare_users(variant: Variant, data_dir: Path, users: int) -> list[dict[str
     return [{session_cookie_name(): token} for token in tokens]
 
 
-async def _turn_portal(app: AsyncGradio, ids: dict[str, int], timeout: float) -> StreamResult:
+async def _open_portal_page(app: AsyncGradio, ids: dict[str, int]) -> str:
+    """The page's load event, as the browser runs it on opening the page; its session hash."""
+    session_hash = new_session_hash()
+    await app.run(ids["open_page"], [], session_hash)
+    return session_hash
+
+
+async def _turn_portal(
+    app: AsyncGradio, ids: dict[str, int], timeout: float, session_hash: str
+) -> StreamResult:
     # As the browser does: `send` stores the message and updates the page once, then
     # `stream_reply` (same page) streams the answer to the chatbot alone.
-    session_hash = new_session_hash()
     started = time.perf_counter()
     try:
         await app.run(ids["send"], [MESSAGE, None, None], session_hash)
@@ -154,9 +165,8 @@ async def _turn_portal(app: AsyncGradio, ids: dict[str, int], timeout: float) ->
 
 
 async def _turn_chat_interface(
-    app: AsyncGradio, ids: dict[str, int], timeout: float
+    app: AsyncGradio, ids: dict[str, int], timeout: float, session_hash: str
 ) -> StreamResult:
-    session_hash = new_session_hash()
     started = time.perf_counter()
     try:
         await app.run(ids["_clear_and_save_textbox"], [MESSAGE], session_hash)
@@ -203,9 +213,15 @@ async def play_level(
         ids = _first_ids(config)
         turn = _turn_chat_interface if variant.uses_chat_interface else _turn_portal
         apps = [AsyncGradio(client, CHAT_MOUNT) for client in clients]
+        if variant.uses_chat_interface:
+            pages = [new_session_hash() for _ in apps]
+        else:
+            pages = list(await asyncio.gather(*(_open_portal_page(app, ids) for app in apps)))
         cpu_before = server.cpu_seconds() if server else 0.0
         began = time.perf_counter()
-        results = await asyncio.gather(*(turn(app, ids, timeout) for app in apps))
+        results = await asyncio.gather(
+            *(turn(app, ids, timeout, page) for app, page in zip(apps, pages, strict=True))
+        )
         wall = time.perf_counter() - began
         cpu = (server.cpu_seconds() - cpu_before) if server else 0.0
         return LevelResult(users, list(results), cpu, wall)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 from typing import Any
 
 import gradio as gr
@@ -14,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from gradio_portal import _gradio_speedups
 from gradio_portal._errors import ConfigurationError, SessionStoreError
 from gradio_portal._injection import CallbackAdapter
 from gradio_portal._pages import Pages
@@ -40,11 +39,8 @@ __all__ = ["Portal"]
 
 log = logging.getLogger("gradio_portal")
 
-# Gradio tries `import matplotlib` around every event and every streamed update; when it is not
-# installed each failed import rescans sys.path (about 40% of a streamed update's cost). Marking
-# it absent once makes those imports fail at once, exactly as they would anyway.
-if importlib.util.find_spec("matplotlib") is None:
-    sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]
+# Work Gradio repeats on every event, done once (see _gradio_speedups for what and why).
+_gradio_speedups.apply()
 
 
 class Portal:

@@ -140,7 +140,7 @@ class ConversationRepository:
     def create(self, user_id: int, title: str) -> ConversationInfo:
         """Start an empty conversation for the user."""
         with self.database.session() as session:
-            return _info(_new_conversation(session, user_id, title))
+            return _insert_conversation(session, user_id, title, utcnow())
 
     def rename(self, user_id: int, conversation_id: int, title: str) -> ConversationInfo | None:
         """Give the conversation a new title; None when it is not the user's."""
@@ -197,13 +197,19 @@ class ConversationRepository:
                     row = _owned_conversation(session, user_id, conversation_id)
             created = row is None
             if row is None:
-                row = _new_conversation(session, user_id, title, now=now)
-            context = _context(session, user_id, row.id, context_chars)
-            recent, earlier = _recent(session, user_id, row.id, recent_limit)
-            user_message = _insert_message(session, user_id, row.id, "user", content, True, now)
-            reply = _insert_message(session, user_id, row.id, "assistant", "", False, now)
+                info = _insert_conversation(session, user_id, title, now)
+                # A conversation created here has no earlier messages to read.
+                context: tuple[StoredMessage, ...] = ()
+                recent: tuple[StoredMessage, ...] = ()
+                earlier = 0
+            else:
+                info = _info(row)
+                context = _context(session, user_id, row.id, context_chars)
+                recent, earlier = _recent(session, user_id, row.id, recent_limit)
+            user_message = _insert_message(session, user_id, info.id, "user", content, True, now)
+            reply = _insert_message(session, user_id, info.id, "assistant", "", False, now)
             return Turn(
-                conversation=_info(row),
+                conversation=info,
                 created=created,
                 user_message=user_message,
                 reply_id=reply.id,
@@ -257,16 +263,18 @@ def _owned_conversation(
     )
 
 
-def _new_conversation(
-    session: Session, user_id: int, title: str, *, now: datetime | None = None
-) -> Conversation:
-    now = now or utcnow()
-    row = Conversation(
-        user_id=user_id, title=title[:MAX_TITLE_CHARS], created_at=now, updated_at=now
+def _insert_conversation(
+    session: Session, user_id: int, title: str, now: datetime
+) -> ConversationInfo:
+    # One INSERT ... RETURNING, without building an ORM object for a row used once.
+    conversation_id = session.scalar(
+        insert(Conversation)
+        .values(user_id=user_id, title=title[:MAX_TITLE_CHARS], created_at=now, updated_at=now)
+        .returning(Conversation.id)
     )
-    session.add(row)
-    session.flush()
-    return row
+    if conversation_id is None:  # pragma: no cover - RETURNING always answers for an INSERT
+        raise RuntimeError("the database did not return the new conversation's id")
+    return ConversationInfo(conversation_id, title[:MAX_TITLE_CHARS], now, now)
 
 
 def _owned_messages(user_id: int, conversation_id: int) -> Select[Message]:

@@ -320,11 +320,14 @@ def build_chat_blocks(
         page_query.change(None, page_query, None, js=_FOLLOW_URL)
         # Two events, so that each streamed update carries the chatbot alone: Gradio rebuilds
         # every output a yielded dict leaves out, on every yield (31x the cost of an update).
+        # Storing the message is short, so it skips the queue: one POST instead of a queue
+        # join and an event stream, which is most of what a burst of new messages costs.
         starting = message.submit(
             start_turn,
             [message, conversation, pending_reply],
             [*page_outputs, message, pending_reply],
             api_name="send",
+            queue=False,
             show_progress="minimal",
             show_progress_on=[chatbot],
         )
@@ -341,7 +344,7 @@ def build_chat_blocks(
         streaming.then(
             ready_to_send, pending_reply, message, api_visibility="undocumented", queue=False
         )
-        message.stop(None, None, None, cancels=[starting, streaming])
+        message.stop(None, None, None, cancels=[streaming])
         new_chat.click(start_new_chat, None, None, api_name="new_chat")
         # The Chatbot's own "Clear" empties the view only: make it mean "start a new chat"
         # rather than leave a page whose conversation is not the one on screen.

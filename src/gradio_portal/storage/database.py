@@ -26,13 +26,18 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10) -> None:
         self.url = make_url(url)
-        kwargs: dict[str, Any] = {"pool_pre_ping": True}
+        kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             ensure_sqlite_directory(url)
             # Callbacks run in Gradio's worker threads; each thread gets its own connection.
+            # No pre-ping: a connection to a local file does not go stale, and a ping on
+            # every checkout was a tenth of a chat turn's database time.
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=10)
+            # A server restart or failover leaves pooled connections dead: test each checkout.
+            kwargs.update(
+                pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow, pool_timeout=10
+            )
             if self.url.get_backend_name() == "postgresql":
                 kwargs["connect_args"] = {"connect_timeout": 5}
         self.engine: Engine = create_engine(self.url, **kwargs)
