@@ -14,10 +14,11 @@ plays the browser's own requests:
 
 Portal users have the page open before the clock starts: its load event (``open_page``) ran
 with the page's session hash, as a browser runs it when the page opens; the bare
-``ChatInterface`` has no load event. Time to first token is from the user's submit to the first
-streamed message carrying reply text; completion is to ``process_completed``. A turn that fails, or takes over the timeout,
-counts as an error. Portal users are signed in by creating their server-side sessions directly
-(login itself, 150 ms of Argon2 each, is not what this measures; see the memory benchmark).
+``ChatInterface`` has no load event. Time to first token is from the user's submit to the
+first streamed message carrying reply text; completion is to ``process_completed``. A turn
+that fails, or takes over the timeout, counts as an error. Portal users are signed in by
+creating their server-side sessions directly (login itself, 150 ms of Argon2 each, is not what
+this measures; see the memory benchmark).
 
 Run alone: ``python -m bench.bench_chat [--levels 10,50] [--no-search]``.
 """
