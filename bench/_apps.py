@@ -15,21 +15,14 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
-import anyio
 import gradio as gr
 from fastapi import FastAPI, Request
-from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import JSONResponse, PlainTextResponse
-from starlette.types import Receive, Scope, Send
 
 from gradio_portal import Context, Portal, PortalSettings, Redirect
 from gradio_portal.chat.backends import ChatRequest, EchoBackend
 from gradio_portal.chat.coalesce import coalesce
-from gradio_portal.sessions.manager import ActiveSession
-from gradio_portal.sessions.middleware import SCOPE_KEY, read_cookie
-from gradio_portal.sessions.middleware import SessionMiddleware as PortalSessionMiddleware
-from gradio_portal.sessions.session import AnonymousSession
 
 MOUNT = "/app"
 CHAT_MOUNT = "/chat"
@@ -38,17 +31,6 @@ NAV_JS = (
     "() => { const n = Number(new URLSearchParams(window.location.search).get('n') || 0) + 1; "
     f"window.location.href = '{MOUNT}/?n=' + n; }}"
 )
-
-
-def skip_missing_matplotlib() -> None:
-    """The second fix proposed to the lead: Gradio imports matplotlib around every event call
-    and every generator step; when it is not installed each try walks sys.path. A None entry
-    in sys.modules makes the import fail at once."""
-    import importlib.util
-    import sys
-
-    if "matplotlib" not in sys.modules and importlib.util.find_spec("matplotlib") is None:
-        sys.modules["matplotlib"] = None  # type: ignore[assignment]
 
 
 def _ready(app: FastAPI) -> FastAPI:
@@ -105,61 +87,7 @@ def _greeting_blocks(fn: Any) -> gr.Blocks:
 def portal_events(data_dir: Path, options: dict[str, Any]) -> FastAPI:
     portal = _portal(data_dir)
     portal.mount(_greeting_blocks(portal_greet), MOUNT)
-    if options.get("session_cache"):
-        use_session_cache(portal, float(options["session_cache"]))
-    if options.get("matplotlib_sentinel"):
-        skip_missing_matplotlib()
     return _ready(portal.app)
-
-
-class CachedSessionMiddleware(PortalSessionMiddleware):
-    """The fix proposed to the lead, measured here before it lands in src/.
-
-    Remembers a validated session for ``ttl`` seconds in process memory, so the two requests
-    of every Gradio event (``queue/join`` and ``queue/data``) stop paying a worker-thread hop
-    and a database read each. The real change also drops the entry on logout in this process
-    (other processes see a logout within ``ttl``).
-    """
-
-    def __init__(self, app: Any, *, ttl: float, **kwargs: Any) -> None:
-        super().__init__(app, **kwargs)
-        self.ttl = ttl
-        self._cache: dict[str, tuple[float, ActiveSession]] = {}
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        from starlette.datastructures import Headers
-
-        token = read_cookie(Headers(scope=scope), self.cookie_name)
-        active: ActiveSession | None = None
-        if token:
-            now = time.monotonic()
-            hit = self._cache.get(token)
-            if hit is not None and hit[0] > now:
-                active = hit[1]
-            else:
-                active = await anyio.to_thread.run_sync(
-                    self.manager.load, token, limiter=self._limiter
-                )
-                if active is not None:
-                    self._cache[token] = (now + self.ttl, active)
-        scope[SCOPE_KEY] = active
-        scope["session"] = active.session if active is not None else AnonymousSession()
-        await self.app(scope, receive, send)
-
-
-def use_session_cache(portal: Portal, ttl: float) -> None:
-    stack = portal.app.user_middleware
-    for index, middleware in enumerate(stack):
-        if middleware.cls is PortalSessionMiddleware:  # type: ignore[comparison-overlap]
-            stack[index] = Middleware(
-                CachedSessionMiddleware,  # type: ignore[arg-type]
-                *middleware.args,
-                ttl=ttl,
-                **middleware.kwargs,
-            )
 
 
 def bare_events(data_dir: Path, options: dict[str, Any]) -> FastAPI:
@@ -213,22 +141,22 @@ def bare_chat(data_dir: Path, options: dict[str, Any]) -> FastAPI:
 
 
 def portal_chat(data_dir: Path, options: dict[str, Any]) -> FastAPI:
-    """The portal's chat app (``mount_chat``), or a stand-in until it exists.
+    """The portal's chat app (``mount_chat``); with ``chat_interface``, a plain ChatInterface.
 
-    The stand-in is what the chat app is specified to do on the streaming path: a
-    ChatInterface behind the portal, a Context parameter, the echo backend through
-    ``coalesce``, no concurrency limit and ``max_threads`` raised to the chat limit.
+    The ChatInterface is the smallest chat a portal user could mount: a Context parameter,
+    the echo backend through ``coalesce``, no database, no concurrency limit and
+    ``max_threads`` raised to the chat limit. Beside the chat app it shows what the chat
+    page's own work (storing messages, the sidebar, the URL) costs.
     """
     settings: dict[str, Any] = {
         "chat_backend": "echo",
         "chat_echo_tokens_per_second": float(options.get("tokens_per_second", 50)),
         "chat_echo_reply_tokens": int(options.get("reply_tokens", 300)),
         "chat_stream_interval": float(options.get("interval", 0.1)),
+        "chat_stream_budget": float(options.get("budget", 800)),
     }
     portal = _portal(data_dir, **settings)
-    if options.get("matplotlib_sentinel"):
-        skip_missing_matplotlib()
-    if not options.get("standin"):
+    if not options.get("chat_interface"):
         from gradio_portal.chat import mount_chat
 
         mount_chat(portal, path=CHAT_MOUNT)

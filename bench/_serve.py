@@ -14,6 +14,9 @@ from pathlib import Path
 
 import uvicorn
 
+from gradio_portal import _gradio_speedups
+from gradio_portal._runtime import tune_garbage_collector
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -29,7 +32,14 @@ def main() -> None:
 
     from bench import _apps
 
-    app = getattr(_apps, args.factory)(args.data_dir, json.loads(args.options))
+    options = json.loads(args.options)
+    if args.factory.startswith("bare") or not options.get("gradio_speedups", True):
+        # bench._apps imports the portal, which speeds up some of Gradio's own hot paths;
+        # the baseline is Gradio as it ships.
+        _gradio_speedups.remove()
+    app = getattr(_apps, args.factory)(args.data_dir, options)
+    # Every app, bare or portal, runs in a process tuned as `gradio-portal serve` tunes its own.
+    tune_garbage_collector()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -92,7 +92,9 @@ def apply() -> None:
 
 
 def remove() -> None:
-    """Undo the signature caches (for comparisons; the matplotlib mark stays)."""
+    """Undo all three: Gradio as it is without the portal (the benchmarks' bare baseline)."""
+    if "matplotlib" in sys.modules and sys.modules["matplotlib"] is None:
+        del sys.modules["matplotlib"]
     for name in _PATCHED_MODULES:
         module = _module(name)
         if module is not None and isinstance(getattr(module, "inspect", None), CachingInspect):

@@ -111,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from gradio_portal._runtime import tune_garbage_collector
     from gradio_portal.portal import Portal
 
     if args.processes > 1:
@@ -126,6 +127,7 @@ def _serve(args: argparse.Namespace) -> int:
             forwarded_allow_ips=args.forwarded_allow_ips,
         )
     app = build_app(args.target, path=args.path)
+    tune_garbage_collector()
     portal: Portal = app.state.portal
     link = portal.setup_link(f"http://{_display_host(args.host)}:{args.port}{args.root_path}")
     print(f"gradio-portal: serving on http://{_display_host(args.host)}:{args.port}", flush=True)

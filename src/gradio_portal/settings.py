@@ -65,7 +65,16 @@ class PortalSettings(BaseSettings):
     chat_max_message_chars: int = 32_000
     chat_echo_tokens_per_second: float = 20.0
     chat_echo_reply_tokens: int | None = None
-    chat_stream_interval: float = 0.1
+    chat_stream_interval: float = Field(
+        default=0.1, ge=0, description="Seconds between a reply's updates to the page, at least."
+    )
+    chat_stream_budget: float = Field(
+        default=800,
+        ge=0,
+        description="Reply updates per second one process sends in all: with more replies "
+        "streaming than budget x interval, each one's updates space out so the total stays "
+        "within it and new messages still start at once. 0: no budget.",
+    )
     chat_concurrency_limit: int = 256
     openai_base_url: str = "https://api.openai.com/v1"
     openai_model: str = "gpt-4o-mini"

@@ -132,3 +132,84 @@ def test_a_stopped_reply_keeps_its_partial_text(
     stored = reply_row(repository)
     assert stored.error == STOPPED and not stored.complete
     assert stored.content.startswith(seen) and len(stored.content) < 500
+
+
+def test_replies_streaming_together_share_their_progress_writes(
+    repository: ConversationRepository,
+) -> None:
+    # Five replies of about a second each, saved every 0.25 s: a handful of writes for all five
+    # together (one statement run for every reply), not a handful per reply.
+    chat = service(
+        repository, EchoBackend(tokens_per_second=100, reply_tokens=100), save_interval=0.25
+    )
+    progress_writes: list[int] = []
+    seen_midway: list[list[str]] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.startswith("UPDATE messages") and isinstance(parameters, list):
+            progress_writes.append(len(parameters))
+
+    event.listen(repository.database.engine, "before_cursor_execute", count)
+
+    async def five_turns() -> list[list[ReplyUpdate]]:
+        turns = [await chat.start(ALICE, None, f"Hello {n}") for n in range(5)]
+
+        async def consume(turn: Any) -> list[ReplyUpdate]:
+            return [update async for update in chat.reply(ALICE, turn)]
+
+        async def look_midway() -> None:
+            await asyncio.sleep(0.6)
+            seen_midway.append(
+                [reply_row(repository, turn.conversation.id).content for turn in turns]
+            )
+
+        *results, _ = await asyncio.gather(*(consume(t) for t in turns), look_midway())
+        return results
+
+    results = asyncio.run(five_turns())
+    assert 2 <= len(progress_writes) <= 6, progress_writes
+    assert max(progress_writes) >= 4  # the replies went out together
+    # Half-way through, every reply's text so far was already in the database.
+    assert all(text.startswith("You said: Hello") for text in seen_midway[0]), seen_midway
+    for conversation_id, updates in enumerate(results, start=1):
+        stored = reply_row(repository, conversation_id)
+        assert (stored.content, stored.complete) == (updates[-1].text, True)
+    assert chat.streaming == 0
+
+
+def test_a_late_progress_write_never_overwrites_a_finished_reply(
+    repository: ConversationRepository,
+) -> None:
+    done = repository.begin_turn(ALICE.id, None, "a", title="a", context_chars=100, recent_limit=5)
+    stopped = repository.begin_turn(
+        ALICE.id, None, "b", title="b", context_chars=100, recent_limit=5
+    )
+    repository.save_reply(ALICE.id, done.reply_id, "the whole reply", complete=True)
+    repository.save_reply(ALICE.id, stopped.reply_id, "cut", complete=False, error=STOPPED)
+    repository.save_progress(
+        [(ALICE.id, done.reply_id, "the whole"), (ALICE.id, stopped.reply_id, "c")]
+    )
+    assert reply_row(repository, done.conversation.id).content == "the whole reply"
+    assert reply_row(repository, stopped.conversation.id).content == "cut"
+
+
+def test_a_progress_write_for_someone_elses_reply_changes_nothing(
+    repository: ConversationRepository,
+) -> None:
+    turn = repository.begin_turn(ALICE.id, None, "a", title="a", context_chars=100, recent_limit=5)
+    repository.save_progress([(ALICE.id + 1, turn.reply_id, "not yours")])
+    assert reply_row(repository, turn.conversation.id).content == ""
+
+
+def test_updates_space_out_while_more_replies_stream_than_the_budget_allows(
+    repository: ConversationRepository,
+) -> None:
+    chat = ChatService(repository, EchoBackend(), stream_interval=0.1, stream_budget=800)
+    assert chat.update_interval() == 0.1
+    chat.streaming = 80
+    assert chat.update_interval() == 0.1
+    chat.streaming = 200
+    assert chat.update_interval() == pytest.approx(0.25)
+    unbounded = ChatService(repository, EchoBackend(), stream_interval=0.1, stream_budget=0)
+    unbounded.streaming = 10_000
+    assert unbounded.update_interval() == 0.1

@@ -199,3 +199,23 @@ def test_slow_source_is_followed_as_it_goes() -> None:
 def test_negative_interval_is_rejected() -> None:
     with pytest.raises(ValueError, match="interval"):
         run(lambda: collect(tokens(["x"]), interval=-1))
+
+
+def test_the_interval_may_be_asked_for_after_every_update() -> None:
+    asked: list[int] = []
+
+    def interval() -> float:
+        asked.append(1)
+        return 0.0
+
+    async def scenario() -> list[str]:
+        async def slow() -> AsyncIterator[str]:
+            for word in ("a", "b", "c"):
+                await asyncio.sleep(0.01)
+                yield word
+
+        return [text async for text in coalesce(slow(), interval)]
+
+    updates = run(scenario)
+    assert updates[-1] == "abc"
+    assert len(asked) == len(updates) - 1 or len(asked) == len(updates)

@@ -63,7 +63,7 @@ def mount_chat(
     limit = settings.chat_concurrency_limit
     # max_threads sizes the queue's active-job slots: without it 40 events run at once at most.
     blocks.max_threads = max(blocks.max_threads, limit)
-    blocks.queue(default_concurrency_limit=limit, max_size=None)
+    blocks.queue(default_concurrency_limit=limit, max_size=None, status_update_rate=1.0)
     portal.mount(blocks, path, css=CHAT_CSS, footer_links=["settings"])
     include_chat_api(portal, service)
     if backend is None:

@@ -10,7 +10,7 @@ event-loop lag makes that check pass on every token (see GRADIO.md, "Streaming a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 __all__ = ["coalesce"]
 
@@ -25,10 +25,14 @@ class _Pending:
         self.arrived = asyncio.Event()
 
 
-async def coalesce(source: AsyncIterator[str], interval: float = 0.1) -> AsyncGenerator[str, None]:
+async def coalesce(
+    source: AsyncIterator[str], interval: float | Callable[[], float] = 0.1
+) -> AsyncGenerator[str, None]:
     """Yield the text of `source` so far (cumulative), at most about once per `interval` seconds.
 
-    The first token goes out at once; after each yield the generator sleeps `interval`, then
+    `interval` is a number of seconds, or a function asked for it after every yield (so a
+    caller can space updates out while the process is busy). The first token goes out at
+    once; after each yield the generator sleeps the interval, then
     yields whatever accumulated (or, after a quiet spell, the next token as soon as it comes).
     Every yield is strictly longer than the one before, and the last one is the full text; a
     source that produces no text yields nothing. If `source` raises, the text that arrived
@@ -44,7 +48,8 @@ async def coalesce(source: AsyncIterator[str], interval: float = 0.1) -> AsyncGe
             async for text in updates:
                 yield text  # a Gradio generator handler
     """
-    if interval < 0:
+    next_interval = interval if callable(interval) else (lambda: interval)
+    if not callable(interval) and interval < 0:
         raise ValueError(f"interval must be 0 or more seconds, not {interval}")
     pending = _Pending()
     producer = asyncio.create_task(_produce(source, pending))
@@ -63,7 +68,7 @@ async def coalesce(source: AsyncIterator[str], interval: float = 0.1) -> AsyncGe
                 yield text
             if done:
                 break
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, next_interval()))
         if pending.error is not None:
             raise pending.error
     finally:

@@ -8,10 +8,11 @@ that belongs to another user look the same to callers: ``None`` or ``False``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, literal, null, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, null, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -239,6 +240,33 @@ class ConversationRepository:
                 .values(content=content, complete=complete, error=error)
             )
             return _rowcount(result) == 1
+
+    def save_progress(self, replies: Iterable[tuple[int, int, str]]) -> None:
+        """Write the text so far of several streaming replies, in one transaction.
+
+        Each item is ``(user_id, message_id, content)``; a reply that is not in one of that
+        user's conversations, or that has already ended (complete, or stopped with an error),
+        is left as it is, so a late progress write never overwrites a reply's final text.
+        """
+        rows = [{"uid": u, "mid": m, "text": text} for u, m, text in replies]
+        if not rows:
+            return
+        statement = (
+            update(Message)
+            .where(
+                Message.id == bindparam("mid"),
+                Message.role == "assistant",
+                Message.complete.is_(False),
+                Message.error.is_(None),
+                Message.conversation_id.in_(
+                    select(Conversation.id).where(Conversation.user_id == bindparam("uid"))
+                ),
+            )
+            .values(content=bindparam("text"))
+        )
+        with self.database.session() as session:
+            # Core executemany: one prepared statement for every row, no ORM bookkeeping.
+            session.connection().execute(statement, rows)
 
 
 def _info(row: Conversation) -> ConversationInfo:

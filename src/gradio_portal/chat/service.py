@@ -1,11 +1,11 @@
 """The chat's rules, apart from any UI: what a message may be, and how a reply is kept.
 
 A turn is stored before the model is asked: the user message and an empty, incomplete reply row
-(:meth:`ChatService.start`). While the reply streams, the text so far is written at most once a
-``save_interval``, so a process that dies mid-reply loses at most that much; at the end the reply
-is marked complete. A reply cut off by the user (the generator is closed or its task
-cancelled), by a :class:`~gradio_portal.chat.backends.BackendError` or by any other failure keeps
-its text, stays incomplete and gets a readable ``error``.
+(:meth:`ChatService.start`). While replies stream, their texts so far are written together about
+once a ``save_interval``, so a process that dies mid-reply loses at most that much; at the end
+each reply is written whole and marked complete. A reply cut off by the user (the generator is
+closed or its task cancelled), by a :class:`~gradio_portal.chat.backends.BackendError` or by any
+other failure keeps its text, stays incomplete and gets a readable ``error``.
 
 Database work runs in worker threads (behind a limiter of its own), so a slow database never
 stalls the event loop that streams every other user's replies.
@@ -147,6 +147,7 @@ class ChatService:
         history_budget_chars: int = 24_000,
         max_message_chars: int = 32_000,
         stream_interval: float = 0.1,
+        stream_budget: float = 0,
         save_interval: float = 1.0,
         display_limit: int = 200,
         database_threads: int = 8,
@@ -157,6 +158,13 @@ class ChatService:
         self.history_budget_chars = history_budget_chars
         self.max_message_chars = max_message_chars
         self.stream_interval = stream_interval
+        self.stream_budget = stream_budget
+        self.streaming = 0
+        """Replies streaming now, in this process."""
+        # Streaming replies' latest text not yet written: reply id -> (user id, text).
+        self._unsaved: dict[int, tuple[int, str]] = {}
+        self._saved_at = time.monotonic()
+        self._saving = False
         self.save_interval = save_interval
         self.display_limit = display_limit
         self._limiter = anyio.CapacityLimiter(database_threads)
@@ -173,6 +181,7 @@ class ChatService:
             history_budget_chars=settings.chat_history_budget_chars,
             max_message_chars=settings.chat_max_message_chars,
             stream_interval=settings.chat_stream_interval,
+            stream_budget=settings.chat_stream_budget,
         )
 
     # -- conversations ------------------------------------------------------------------------
@@ -213,15 +222,31 @@ class ChatService:
 
     async def start(self, user: User, conversation_id: int | None, text: str) -> Turn:
         """Store ``text`` (already :meth:`clean`) and an empty reply; see ``begin_turn``."""
-        return await self._db(
-            lambda: self.repository.begin_turn(
-                user.id,
-                conversation_id,
-                text,
-                title=title_from(text),
-                context_chars=self.history_budget_chars,
-                recent_limit=self.display_limit,
-            )
+        return await self._db(lambda: self._begin_turn(user, conversation_id, text))
+
+    async def start_listing(
+        self, user: User, conversation_id: int | None, text: str, *, limit: int
+    ) -> tuple[Turn, ConversationPage]:
+        """:meth:`start`, then the user's conversations as :meth:`conversations` lists them.
+
+        One trip to a database thread for both: the chat page needs the list after every
+        message (the conversation moves to the top, or appears there).
+        """
+
+        def work() -> tuple[Turn, ConversationPage]:
+            turn = self._begin_turn(user, conversation_id, text)
+            return turn, self.repository.conversations(user.id, limit=limit)
+
+        return await self._db(work)
+
+    def _begin_turn(self, user: User, conversation_id: int | None, text: str) -> Turn:
+        return self.repository.begin_turn(
+            user.id,
+            conversation_id,
+            text,
+            title=title_from(text),
+            context_chars=self.history_budget_chars,
+            recent_limit=self.display_limit,
         )
 
     def request_for(self, user: User, turn: Turn) -> ChatRequest:
@@ -245,15 +270,14 @@ class ChatService:
         """
         text = ""
         finished = False
-        saved_at = time.monotonic()
+        self.streaming += 1
         try:
             try:
                 source = self.backend.stream(self.request_for(user, turn))
-                async with contextlib.aclosing(coalesce(source, self.stream_interval)) as updates:
+                async with contextlib.aclosing(coalesce(source, self.update_interval)) as updates:
                     async for text in updates:
-                        if time.monotonic() - saved_at >= self.save_interval:
-                            await self._save_progress(user, turn.reply_id, text)
-                            saved_at = time.monotonic()
+                        self._unsaved[turn.reply_id] = (user.id, text)
+                        await self._save_progress_if_due()
                         yield ReplyUpdate(text)
             except BackendError as exc:
                 error: str | None = str(exc)
@@ -266,21 +290,52 @@ class ChatService:
             finished = True
             yield ReplyUpdate(text, done=True, error=error)
         finally:
+            self.streaming -= 1
+            self._unsaved.pop(turn.reply_id, None)  # the final save writes the whole text
             if not finished:
                 # Stop, a closed page or shutdown: keep what was written. Shielded, because a
                 # cancelled task would otherwise abandon the write at its first await.
                 with anyio.CancelScope(shield=True):
                     await self._save(user, turn.reply_id, text, complete=False, error=STOPPED)
 
+    def update_interval(self) -> float:
+        """Seconds between one reply's updates now: ``stream_interval``, or more while more
+        replies stream than ``stream_budget`` updates per second allow.
+
+        Every update costs the server about the same CPU whatever its size, so a process
+        streaming many replies spends its time on updates and a new message waits for its
+        first token. Spacing updates out keeps the total at the budget: the replies arrive
+        as fast (the text is the same), in fewer, larger steps.
+        """
+        if self.stream_budget <= 0:
+            return self.stream_interval
+        return max(self.stream_interval, self.streaming / self.stream_budget)
+
     # -- plumbing -----------------------------------------------------------------------------
 
-    async def _save_progress(self, user: User, reply_id: int, text: str) -> None:
-        """An in-between save: a database hiccup must not cut the reply short, since the
-        final save writes the whole text anyway."""
+    async def _save_progress_if_due(self) -> None:
+        """Write every streaming reply's text so far, once a ``save_interval`` at most.
+
+        One write for all of this process's replies: whichever reply updates first after
+        the interval writes them all, in one transaction and one trip to a database thread
+        (rather than one of each per reply). A database hiccup must not cut replies short:
+        the texts stay pending for the next write, and each reply's final save writes its
+        whole text anyway.
+        """
+        now = time.monotonic()
+        if self._saving or now - self._saved_at < self.save_interval or not self._unsaved:
+            return
+        batch, self._unsaved = self._unsaved, {}
+        self._saving, self._saved_at = True, now
         try:
-            await self._save(user, reply_id, text, complete=False)
+            rows = [(user_id, reply_id, text) for reply_id, (user_id, text) in batch.items()]
+            await self._db(lambda: self.repository.save_progress(rows))
         except (SQLAlchemyError, PortalError) as exc:
-            log.warning("could not save the partial reply %s yet: %s", reply_id, exc)
+            log.warning("could not save %d partial replies yet: %s", len(batch), exc)
+            for reply_id, pending in batch.items():
+                self._unsaved.setdefault(reply_id, pending)
+        finally:
+            self._saving = False
 
     async def _save(
         self, user: User, reply_id: int, text: str, *, complete: bool, error: str | None = None

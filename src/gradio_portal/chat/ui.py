@@ -230,8 +230,9 @@ def build_chat_blocks(
             if cleaned is None:
                 pending.turn = None
                 return {message: "", pending_reply: pending}  # blank: nothing to answer
-            turn = await service.start(ctx.user, conversation_id, cleaned)
-            page = await service.conversations(ctx.user, limit=SIDEBAR_LIMIT)
+            turn, page = await service.start_listing(
+                ctx.user, conversation_id, cleaned, limit=SIDEBAR_LIMIT
+            )
             shown = [*bubbles(turn.recent), *bubbles([turn.user_message])]
             opened = OpenedConversation(turn.conversation, (), 0)
             # No await from here on: a cancelled event cannot leave the page marked busy.
