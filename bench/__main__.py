@@ -98,9 +98,10 @@ Load average before the run: {load_before}; after: {load_after}. Total time: {to
 """
 
 SHARED = (
-    "**The two cores were shared with other work while this ran** (other engineers' builds "
-    "and tests), so absolute figures are noisy; ratios from interleaved runs and server CPU "
-    "time per event are the more robust readings."
+    "**The machine is shared**: the load generator takes the second core, and the machine's "
+    "own services (PostgreSQL, Redis) and any other work run beside both; repeated runs of "
+    "the same level differ by 5-10%, so absolute figures are noisy; ratios from interleaved "
+    "runs and server CPU time per event are the more robust readings."
 )
 
 

@@ -27,6 +27,7 @@ from gradio_portal._errors import (
     UnsafeRedirectError,
     UserError,
 )
+from gradio_portal._runtime import tune_garbage_collector
 from gradio_portal.chat import mount_chat
 from gradio_portal.components import logout_button
 from gradio_portal.context import Context
@@ -56,6 +57,7 @@ __all__ = [
     "logout_button",
     "mount_chat",
     "redirect",
+    "tune_garbage_collector",
 ]
 
 __version__ = "0.1.0"

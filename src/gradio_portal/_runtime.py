@@ -12,8 +12,8 @@ remedies (both in the ``gc`` module's documentation):
 - a young-generation threshold of 50,000 allocations instead of 700 makes passes rarer, each
   still short (objects that die young are freed by reference counting, not by the collector).
 
-An application embedding the portal in its own server can call :func:`tune_garbage_collector`
-itself once its app is built.
+An application serving the portal with its own server command can call
+``gradio_portal.tune_garbage_collector()`` itself once its app is built.
 """
 
 from __future__ import annotations
