@@ -8,15 +8,19 @@ denies everything under a mount path except an explicit list of static assets.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gradio_portal.navigation.urls import login_url
 from gradio_portal.sessions.middleware import active_session
 
 __all__ = ["STATIC_PREFIXES", "MountGuard", "mount_relative"]
+
+log = logging.getLogger("gradio_portal")
 
 # Relative to a mount path. Code and images of the Gradio frontend, identical for everyone.
 STATIC_PREFIXES = (
@@ -60,7 +64,10 @@ class MountGuard:
             await self.app(scope, receive, send)
             return
         if active_session(scope) is not None:
-            await self.app(scope, receive, _no_store(send) if scope["type"] == "http" else send)
+            if scope["type"] == "http":
+                await _serve_signed_in(self.app, scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": "sign in first"})
@@ -86,16 +93,35 @@ class MountGuard:
         await _send(send, 401, body, [(b"content-type", b"application/json")])
 
 
-def _no_store(send: Send) -> Send:
-    """Private pages must not come back from the browser cache (back button after logout)."""
+async def _serve_signed_in(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Pass a signed-in request to the mounted app, with two corrections to its answer.
+
+    - Private pages must not come back from the browser cache (back button after logout):
+      every answer is ``Cache-Control: no-store``.
+    - Gradio's event stream (``queue/data``) raises "session not found" after it has begun to
+      answer, for instance when a page's events live in another process after a failover; it
+      has already sent the browser an error message saying so. The response is then ended
+      cleanly, instead of the server logging a traceback and cutting the connection.
+    """
+    started = False
 
     async def sender(message: Message) -> None:
+        nonlocal started
         if message["type"] == "http.response.start":
-            headers = MutableHeaders(scope=message)
-            headers["cache-control"] = "no-store"
+            started = True
+            MutableHeaders(scope=message)["cache-control"] = "no-store"
         await send(message)
 
-    return sender
+    try:
+        await app(scope, receive, sender)
+    except (HTTPException, RuntimeError) as exc:
+        # Starlette's exception middleware turns an HTTPException raised after the response
+        # began into "RuntimeError: Caught handled exception, but response already started".
+        late = exc if isinstance(exc, HTTPException) else exc.__cause__
+        if not started or not isinstance(late, HTTPException):
+            raise
+        log.info("%s: the response had begun when it ended with %s", scope["path"], late)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def _is_static(relative: str) -> bool:

@@ -414,3 +414,27 @@ async def _send_all(
             return bubbles(chatbot)[-1][1]
 
         return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def test_a_reply_streams_even_when_the_page_state_is_elsewhere(
+    portal: Portal, settings: PortalSettings, signed_in: Client
+) -> None:
+    # After a failover, `send` and `stream_reply` of one page can reach different processes:
+    # the second has none of the page's gr.State. It finds the stored turn in the database.
+    stored_by = ChatTab(signed_in("alice"))
+    stored_by.open()
+    assert stored_by.call("send", ["Where did my page go?", None, None]).success
+    elsewhere = ChatTab(signed_in("alice"))  # a page state that never saw the message
+    reply = elsewhere.call("stream_reply", [None])
+    assert reply.success
+    assert any(m.get("msg") == "process_generating" for m in reply.messages)
+    expected = echo_reply(settings, "Where did my page go?")
+    [_conversation], messages = snapshot(portal)
+    assert [(m[2], m[3], m[4]) for m in messages] == [
+        ("user", "Where did my page go?", True),
+        ("assistant", expected, True),
+    ]
+    # Answered once: a second page asking again finds nothing left to answer.
+    again = ChatTab(signed_in("alice")).call("stream_reply", [None])
+    assert again.success
+    assert not any(m.get("msg") == "process_generating" for m in again.messages)

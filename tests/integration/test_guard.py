@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -108,3 +109,24 @@ def test_signed_in_pages_are_not_cached(
     page = client.get("/app/")
     assert page.status_code == 200
     assert page.headers["cache-control"] == "no-store"
+
+
+def test_an_event_stream_for_an_unknown_page_ends_cleanly(
+    guarded: tuple[Portal, LiveServer],
+    client_for: Callable[[LiveServer], httpx.Client],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # What a page sees when its events live in another process (after a failover): Gradio
+    # answers queue/data with "session not found", then raises inside its stream. The browser
+    # gets that message and a finished response, not a cut connection.
+    _, server = guarded
+    client = client_for(server)
+    login(client, "alice", PASSWORD)
+    with caplog.at_level(logging.INFO):
+        response = client.get(
+            "/app/gradio_api/queue/data", params={"session_hash": "never-joined-here"}
+        )
+    assert response.status_code == 200
+    assert '"msg":"unexpected_error"' in response.text.replace(" ", "")
+    assert '"session_not_found":true' in response.text.replace(" ", "")
+    assert "Exception in ASGI application" not in caplog.text

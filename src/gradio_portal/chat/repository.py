@@ -241,6 +241,54 @@ class ConversationRepository:
             )
             return _rowcount(result) == 1
 
+    def unanswered_turn(
+        self, user_id: int, *, since: datetime, context_chars: int, recent_limit: int
+    ) -> Turn | None:
+        """The user's latest turn stored after ``since`` whose reply has not begun, or None.
+
+        For a page whose events moved to another process between storing its message and
+        streaming the reply (a failover): that process finds the turn here, not in the page's
+        state. A reply has not begun while it is empty, incomplete and without an error.
+        """
+        with self.database.session() as session:
+            reply = session.scalar(
+                select(Message)
+                .join(Conversation, Message.conversation_id == Conversation.id)
+                .where(
+                    Conversation.user_id == user_id,
+                    Message.role == "assistant",
+                    Message.complete.is_(False),
+                    Message.error.is_(None),
+                    Message.content == "",
+                    Message.created_at >= since,
+                )
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+            if reply is None:
+                return None
+            asked = session.scalar(
+                select(Message)
+                .where(Message.conversation_id == reply.conversation_id, Message.id < reply.id)
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+            row = _owned_conversation(session, user_id, reply.conversation_id)
+            if asked is None or asked.role != "user" or row is None:
+                return None
+            earlier_than = asked.id
+            context = _context(session, user_id, row.id, context_chars)
+            recent, earlier = _recent(session, user_id, row.id, recent_limit + 2)
+            return Turn(
+                conversation=_info(row),
+                created=False,
+                user_message=_stored(asked),
+                reply_id=reply.id,
+                context=tuple(m for m in context if m.id < earlier_than),
+                recent=tuple(m for m in recent if m.id < earlier_than)[-recent_limit:],
+                earlier=earlier,
+            )
+
     def save_progress(self, replies: Iterable[tuple[int, int, str]]) -> None:
         """Write the text so far of several streaming replies, in one transaction.
 

@@ -20,6 +20,7 @@ import time
 import unicodedata
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TypeVar
 
 import anyio
@@ -45,6 +46,7 @@ from gradio_portal.chat.repository import (
 )
 from gradio_portal.identity import User
 from gradio_portal.settings import PortalSettings
+from gradio_portal.storage.models import utcnow
 
 __all__ = [
     "STOPPED",
@@ -239,6 +241,21 @@ class ChatService:
 
         return await self._db(work)
 
+    async def unanswered(self, user: User, *, within: float = 60.0) -> Turn | None:
+        """The user's latest turn of the last ``within`` seconds whose reply has not begun.
+
+        See :meth:`ConversationRepository.unanswered_turn`.
+        """
+        since = utcnow() - timedelta(seconds=within)
+        return await self._db(
+            lambda: self.repository.unanswered_turn(
+                user.id,
+                since=since,
+                context_chars=self.history_budget_chars,
+                recent_limit=self.display_limit,
+            )
+        )
+
     def _begin_turn(self, user: User, conversation_id: int | None, text: str) -> Turn:
         return self.repository.begin_turn(
             user.id,
@@ -305,7 +322,8 @@ class ChatService:
         Every update costs the server about the same CPU whatever its size, so a process
         streaming many replies spends its time on updates and a new message waits for its
         first token. Spacing updates out keeps the total at the budget: the replies arrive
-        as fast (the text is the same), in fewer, larger steps.
+        as fast (the text is the same), in fewer, larger steps. A reply's first update never
+        waits for it.
         """
         if self.stream_budget <= 0:
             return self.stream_interval

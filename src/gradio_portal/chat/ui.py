@@ -251,7 +251,15 @@ def build_chat_blocks(
         ) -> AsyncIterator[list[dict[str, str]]]:
             """Stream the reply to the turn start_turn stored: to the chatbot alone."""
             if pending is None:
-                return
+                # This page's state is in another process: the one that stored the message
+                # (its events moved here in between, after a failover). Find the turn in the
+                # database instead.
+                found = await service.unanswered(ctx.user)
+                if found is None:
+                    return
+                pending = PendingReply()
+                pending.turn = found
+                pending.shown = [*bubbles(found.recent), *bubbles([found.user_message])]
             turn, shown = pending.turn, pending.shown
             pending.turn = None  # each turn is answered once
             if turn is None:
