@@ -29,6 +29,7 @@ or, non-blocking (tests, benchmarks)::
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import signal
@@ -375,7 +376,10 @@ class Supervisor:
         try:
             with urllib.request.urlopen(self.urls[index] + "/healthz", timeout=2) as response:
                 return bool(response.status == 200)
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):
+            # HTTPException: something that is not the portal answered. Before the process
+            # listens, a probe to a port in the kernel's ephemeral range can even connect to
+            # itself and read its own request back ("BadStatusLine: GET /healthz").
             return False
 
 
