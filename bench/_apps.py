@@ -152,9 +152,11 @@ def portal_chat(data_dir: Path, options: dict[str, Any]) -> FastAPI:
         "chat_backend": "echo",
         "chat_echo_tokens_per_second": float(options.get("tokens_per_second", 50)),
         "chat_echo_reply_tokens": int(options.get("reply_tokens", 300)),
-        "chat_stream_interval": float(options.get("interval", 0.1)),
-        "chat_stream_budget": float(options.get("budget", 800)),
     }
+    # Unless a run asks otherwise, the chat streams as the settings' defaults say.
+    for setting, option in (("chat_stream_interval", "interval"), ("chat_stream_budget", "budget")):
+        if option in options:
+            settings[setting] = float(options[option])
     portal = _portal(data_dir, **settings)
     if not options.get("chat_interface"):
         from gradio_portal.chat import mount_chat
