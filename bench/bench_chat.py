@@ -309,12 +309,18 @@ def run(
     with_search: bool = True,
     ceiling: int = 300,
     timeout: float = 45,
+    target_runs: int = 3,
 ) -> Section:
+    """The chat table, with the target level (100 users) played ``target_runs`` times for the
+    portal: one run at the line says little on a shared machine, three say how reliably."""
     began = time.monotonic()
     pin_load_generator()
     at_100 = tuple(n for n in levels if n == 100) or levels[-1:]
+    portal_levels = tuple(
+        n for level in levels for n in [level] * (target_runs if level == 100 else 1)
+    )
     plan: list[tuple[Variant, tuple[int, ...], bool]] = [
-        (Variant.portal(), levels, with_search),
+        (Variant.portal(), portal_levels, with_search),
         (Variant.portal_chat_interface(), at_100, False),
         (Variant.bare(), levels, False),
         (Variant.bare(max_threads=1000), levels, with_search),
@@ -340,13 +346,13 @@ def run(
                         )
                     )
                     rows.append(_row(variant, level))
-                    data["levels"][f"{variant.key}@{users}"] = {
+                    data["levels"].setdefault(f"{variant.key}@{users}", []).append({
                         "errors": level.errors,
                         "ttft_p50": summarize(level.ttfts()).median,
                         "ttft_p99": summarize(level.ttfts()).p99,
                         "p50": summarize(level.durations()).median,
                         "p99": level.p99,
-                    }
+                    })
                     time.sleep(1)
                 if searched:
                     # Bounded: the portal is searched from 100 users, the tuned bare app
@@ -389,12 +395,15 @@ def run(
             "",
             table(["app", "users/process", "levels tried"], search_rows),
         ]
-    portal_100 = next((r for r in rows if r[0] == labels["portal"] and r[1] == 100), None)
-    if portal_100 is not None:
+    at_target = [run["p99"] for run in data["levels"].get("portal@100", [])]
+    if at_target:
+        within = sum(1 for p99 in at_target if p99 <= TARGET_AT_100 * IDEAL)
         body += [
             "",
-            f"Targets: at 100 users p99 <= {TARGET_AT_100}x ideal (portal: {portal_100[5]}); "
-            f">= {TARGET_USERS} users/process within {PASS_FACTOR}x "
+            f"Targets: at 100 users p99 <= {TARGET_AT_100}x ideal ({TARGET_AT_100 * IDEAL:.2f} s): "
+            f"portal within it in {within} of {len(at_target)} runs (p99 "
+            + ", ".join(f"{p99:.2f} s ({p99 / IDEAL:.2f}x)" for p99 in at_target)
+            + f"); >= {TARGET_USERS} users/process within {PASS_FACTOR}x "
             f"(portal: {found.get('portal', (0, []))[0] if found else 'not searched'}).",
         ]
     return Section(
@@ -410,9 +419,13 @@ def main() -> None:
     parser.add_argument("--levels", default="10,50,100,200")
     parser.add_argument("--no-search", action="store_true")
     parser.add_argument("--ceiling", type=int, default=300)
+    parser.add_argument("--target-runs", type=int, default=3, help="portal runs at 100 users")
     args = parser.parse_args()
     levels = tuple(int(x) for x in args.levels.split(","))
-    print(run(levels, with_search=not args.no_search, ceiling=args.ceiling).markdown())
+    section = run(
+        levels, with_search=not args.no_search, ceiling=args.ceiling, target_runs=args.target_runs
+    )
+    print(section.markdown())
 
 
 if __name__ == "__main__":
