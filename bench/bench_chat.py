@@ -346,13 +346,15 @@ def run(
                         )
                     )
                     rows.append(_row(variant, level))
-                    data["levels"].setdefault(f"{variant.key}@{users}", []).append({
-                        "errors": level.errors,
-                        "ttft_p50": summarize(level.ttfts()).median,
-                        "ttft_p99": summarize(level.ttfts()).p99,
-                        "p50": summarize(level.durations()).median,
-                        "p99": level.p99,
-                    })
+                    data["levels"].setdefault(f"{variant.key}@{users}", []).append(
+                        {
+                            "errors": level.errors,
+                            "ttft_p50": summarize(level.ttfts()).median,
+                            "ttft_p99": summarize(level.ttfts()).p99,
+                            "p50": summarize(level.durations()).median,
+                            "p99": level.p99,
+                        }
+                    )
                     time.sleep(1)
                 if searched:
                     # Bounded: the portal is searched from 100 users, the tuned bare app
