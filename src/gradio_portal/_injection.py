@@ -8,6 +8,11 @@ Gradio then injects its request at that position, and the wrapper replaces it wi
 :class:`Context` before calling the original. The wrapper also turns a :class:`Redirect` that
 the handler raised, returned or yielded into the error message that the portal's browser
 script recognises and follows.
+
+Events created inside ``@gr.render`` do not exist when the Blocks is mounted: Gradio builds
+them for each page, every time the render function runs. The adapter wraps the render function
+itself (so it may ask for a ``Context`` too), and that wrapper adapts the events each run
+creates, in the page's own copy of the Blocks, before Gradio sends them to the browser.
 """
 
 from __future__ import annotations
@@ -17,15 +22,17 @@ import functools
 import inspect
 import logging
 import typing
-from collections.abc import AsyncIterator, Callable, Collection, Iterator
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator
 from typing import Any
 
 import gradio as gr
+from gradio.block_function import BlockFunction
 from gradio.blocks import (
     _get_component_prop_inputs,
     _get_input_parameter_names,
     _get_input_parameter_positions,
 )
+from gradio.context import LocalContext
 from gradio.helpers import special_args
 from sqlalchemy.exc import OperationalError
 
@@ -60,9 +67,19 @@ class CallbackAdapter:
         self.login_path = login_path
 
     def adapt(self, blocks: gr.Blocks) -> int:
-        """Wrap every handler of ``blocks`` (once); return how many were wrapped."""
+        """Wrap every handler of ``blocks`` (once); return how many were wrapped.
+
+        A ``@gr.render`` function counts as one: the events it creates are wrapped each time
+        it runs.
+        """
+        return self._adapt_functions(blocks.fns.values())
+
+    def _adapt_functions(self, block_fns: Iterable[BlockFunction]) -> int:
         count = 0
-        for block_fn in blocks.fns.values():
+        for block_fn in list(block_fns):
+            if block_fn.renderable is not None:
+                count += self._adapt_render(block_fn)
+                continue
             fn = block_fn.fn
             if fn is None or getattr(fn, _WRAPPED, False):
                 continue
@@ -72,6 +89,36 @@ class CallbackAdapter:
                 _refresh_cached_analysis(block_fn)
             count += 1
         return count
+
+    def _adapt_render(self, block_fn: BlockFunction) -> int:
+        """Wrap a ``@gr.render`` function, so that it gets a Context and its events are adapted.
+
+        Gradio's handler of a render event is ``Renderable.apply``, which calls the user's
+        function (``renderable.fn``, the one Gradio inspects for special arguments) inside the
+        page's copy of the Blocks; the events that run registers land in that copy.
+        """
+        renderable = block_fn.renderable
+        assert renderable is not None
+        render = renderable.fn
+        if getattr(render, _WRAPPED, False):
+            return 0
+        adapter = self
+
+        @functools.wraps(render)
+        def render_and_adapt(*args: Any, **kwargs: Any) -> Any:
+            result = render(*args, **kwargs)
+            page_blocks = LocalContext.blocks_config.get(None)
+            if page_blocks is not None:
+                adapter._adapt_functions(
+                    fn for fn in page_blocks.fns.values() if fn.rendered_in is renderable
+                )
+            return result
+
+        context_params = _context_parameters(render)
+        renderable.fn = self._wrap(render_and_adapt, context_params)
+        if context_params:
+            _refresh_cached_analysis(block_fn)
+        return 1
 
     # -- navigation ------------------------------------------------------------------------
 
@@ -244,16 +291,22 @@ def _context_parameters(fn: Callable[..., Any]) -> tuple[str, ...]:
 _UnionType = type(int | None)
 
 
-def _refresh_cached_analysis(block_fn: Any) -> None:
-    """Recompute what Gradio derived from the handler's signature at registration."""
+def _refresh_cached_analysis(block_fn: BlockFunction) -> None:
+    """Recompute what Gradio derived from the handler's signature at registration.
+
+    As Gradio does there: a render event's special arguments come from the render function,
+    its input names from the event's own handler (``Renderable.apply``).
+    """
     fn = block_fn.fn
+    analyzed = block_fn.renderable.fn if block_fn.renderable is not None else fn
+    assert fn is not None and analyzed is not None
     keyword_names = list(block_fn.input_keyword_names)
     positional_count = len(block_fn.inputs) - len(keyword_names)
-    _, progress_index, _, component_prop_indices = special_args(fn)
+    _, progress_index, _, component_prop_indices = special_args(analyzed)
     block_fn.input_parameter_names = _get_input_parameter_names(fn, positional_count, keyword_names)
     block_fn.component_prop_inputs = _get_component_prop_inputs(
-        fn,
+        analyzed,
         component_prop_indices or [],
-        _get_input_parameter_positions(fn, positional_count, keyword_names),
+        _get_input_parameter_positions(analyzed, positional_count, keyword_names),
     )
     block_fn.tracks_progress = progress_index is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import gradio as gr
 
@@ -33,8 +33,10 @@ class Context:
     Attributes:
         user: the signed-in user.
         session: the server-side session; writes persist at once.
-        query: the query parameters of the page (``/chat/?c=42`` gives ``{"c": "42"}``).
-        page: path and query of the page the event came from.
+        query: the query parameters of the page as it is now (``/chat/?c=42`` gives
+            ``{"c": "42"}``), including changes the page made to its address without a reload.
+        page: path and query of the page the event came from (for a client that is not a
+            browser page, the API call's own path and query).
         request: the raw ``gr.Request`` (its ``.request`` is the Starlette request).
     """
 
@@ -57,11 +59,16 @@ class Context:
         active = active_session(starlette_request)
         if active is None:
             raise SessionExpired("the session has ended: sign in again")
-        page = page_of(starlette_request.headers, default=starlette_request.url.path)
+        url = starlette_request.url
+        page = page_of(
+            starlette_request.headers, default=url.path + (f"?{url.query}" if url.query else "")
+        )
         return cls(
             user=active.user,
             session=active.session,
-            query=dict(starlette_request.query_params),
+            # From the page, not from the API call: Gradio adds the query the page had when
+            # it loaded to its calls, and the page may have changed it since (replaceState).
+            query=dict(parse_qsl(urlsplit(page).query, keep_blank_values=True)),
             page=page,
             request=request,
         )

@@ -416,6 +416,31 @@ async def _send_all(
         return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
+def test_after_a_failover_the_next_message_goes_to_the_conversation_on_screen(
+    portal: Portal, signed_in: Client
+) -> None:
+    alice = signed_in("alice")
+    tab = ChatTab(alice)
+    tab.open()
+    tab.send("Before the failover")
+    [(conversation_id, *_)], _ = snapshot(portal)
+    # The same page, its events now served by a process that has none of its gr.State: the
+    # address bar (?c=, which the page keeps current) names the conversation it shows.
+    moved = ChatTab(alice, page=f"{MOUNT}/?c={conversation_id}")
+    sent = outputs("send", moved.send("After the failover"))
+    conversations, messages = snapshot(portal)
+    assert [c[0] for c in conversations] == [conversation_id]
+    assert [m[2:4] for m in messages][::2] == [
+        ("user", "Before the failover"),
+        ("user", "After the failover"),
+    ]
+    # The page shows the whole conversation again, and the model was given it.
+    assert [b[1] for b in bubbles(sent["chatbot"])][::2] == [
+        "Before the failover",
+        "After the failover",
+    ]
+
+
 def test_a_reply_streams_even_when_the_page_state_is_elsewhere(
     portal: Portal, settings: PortalSettings, signed_in: Client
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -117,6 +119,44 @@ def test_session_written_in_a_callback_is_read_by_the_next_event(alice: httpx.Cl
 def test_context_carries_the_page_and_its_query(alice: httpx.Client) -> None:
     result = GradioEvents(alice, MOUNT, page="/app/?c=42").call("page_query", [])
     assert result.output == ["/app/?c=42|{'c': '42'}"]
+
+
+def _output_of_raw_call(
+    client: httpx.Client, query: str, headers: dict[str, str] | None = None
+) -> list[Any]:
+    """``page_query`` joined with ``query`` on the join URL and ``headers``, as given."""
+    session_hash = secrets.token_hex(8)
+    response = client.post(
+        f"{MOUNT}/gradio_api/queue/join?{query}",
+        json={
+            "data": [],
+            "fn_index": GradioEvents(client, MOUNT).fn_index("page_query"),
+            "session_hash": session_hash,
+            "event_data": None,
+        },
+        headers=headers or {},
+    )
+    assert response.status_code == 200
+    with client.stream(
+        "GET", MOUNT + "/gradio_api/queue/data", params={"session_hash": session_hash}
+    ) as stream:
+        for line in stream.iter_lines():
+            if line.startswith("data:") and '"process_completed"' in line:
+                return list(json.loads(line[5:])["output"]["data"])
+    raise AssertionError("the event never completed")
+
+
+def test_the_query_is_the_pages_as_it_is_now(alice: httpx.Client) -> None:
+    # Gradio's frontend sends every call with the query the page had when it loaded; a page
+    # that changed its address since (history.replaceState) says so in the page header.
+    output = _output_of_raw_call(alice, "c=1", {"x-gradio-portal-page": "/app/?c=7&empty="})
+    assert output == ["/app/?c=7&empty=|{'c': '7', 'empty': ''}"]
+
+
+def test_without_a_page_the_query_is_the_calls_own(alice: httpx.Client) -> None:
+    # A client that is not a browser page: the call's own path and query.
+    output = _output_of_raw_call(alice, "c=3")
+    assert output == ["/app/gradio_api/queue/join?c=3|{'c': '3'}"]
 
 
 def test_logout_revokes_the_session_everywhere(

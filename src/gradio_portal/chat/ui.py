@@ -9,6 +9,8 @@ Where the truth lives:
   (per page load) and cannot be set by the browser. The first message of a new chat creates the
   conversation and sets it; the URL then becomes ``?c=<id>`` in place (``history.replaceState``,
   no reload), so the reply keeps streaming and reload, bookmarks and back all return to it.
+  When the state is not there (a failover moved the page's events to another process), the
+  ``?c=`` of the address bar names the conversation instead, still only if it is the user's.
 - Messages shown and sent to the model come from the database, never from the browser.
 
 Switching conversations and "New chat" navigate with :class:`~gradio_portal.Redirect` (a new
@@ -230,6 +232,11 @@ def build_chat_blocks(
             if cleaned is None:
                 pending.turn = None
                 return {message: "", pending_reply: pending}  # blank: nothing to answer
+            if conversation_id is None:
+                # This page's gr.State may be in another process (a failover moved its
+                # events); the address bar still names the conversation on screen. Only the
+                # user's own conversation is ever written to (begin_turn checks).
+                conversation_id = parse_conversation_id(ctx.query.get("c"))
             turn, page = await service.start_listing(
                 ctx.user, conversation_id, cleaned, limit=SIDEBAR_LIMIT
             )
