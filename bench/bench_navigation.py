@@ -10,9 +10,11 @@ Two pages are open at once, one per app, and the clicks alternate between them i
 The time is measured inside the browser: a capturing click listener stores the click's
 timestamp in ``sessionStorage``, and the next page's ``performance.timeOrigin`` (when its
 navigation started) minus that is click-to-navigation-start; Playwright's own overhead is not
-in it. The queue round trip is measured on the portal page after each of its blocks of clicks,
-as many times as it was clicked: click a button whose Python handler returns a new text, until
-the text shows.
+in it. The queue round trip of each redirect is measured in the same click: a script installed
+before the portal's own notes when the page reads the event's last message from its event
+stream; from there to navigation start is the portal's browser script. For comparison, round
+trips of a page in use are measured after each block of clicks: click a button whose Python
+handler returns a new text, until the text shows.
 
 Run alone: ``python -m bench.bench_navigation [--clicks N]``.
 """
@@ -35,6 +37,7 @@ from bench._common import (
     table,
 )
 
+MOUNT = "/app"  # where bench._apps mounts both navigation apps
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -53,9 +56,39 @@ document.addEventListener('click', (event) => {
   }
 }, true);
 """
+# Portal page only, installed before the portal's own script wraps fetch: note when the page
+# reads its event's last message (process_completed) from the queue/data stream.
+RECORD_ANSWER = """
+(() => {
+  const original = window.fetch;
+  window.fetch = function (input, init) {
+    const url = String(input instanceof Request ? input.url : input);
+    return original.call(window, input, init).then((response) => {
+      if (!url.includes('/queue/data') || !response.body) return response;
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      const body = new ReadableStream({
+        async pull(controller) {
+          const chunk = await reader.read();
+          if (chunk.done) { controller.close(); return; }
+          if (decoder.decode(chunk.value, { stream: true }).includes('process_completed')) {
+            const now = performance.timeOrigin + performance.now();
+            sessionStorage.setItem('answeredAt', String(now));
+          }
+          controller.enqueue(chunk.value);
+        },
+        cancel(reason) { return reader.cancel(reason); },
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    });
+  };
+})();
+"""
 READ_NAVIGATION = """() => {
   const clickAt = Number(sessionStorage.getItem('clickAt') || 'NaN');
-  return performance.timeOrigin - clickAt;
+  const answeredAt = Number(sessionStorage.getItem('answeredAt') || 'NaN');
+  sessionStorage.removeItem('answeredAt');
+  return [performance.timeOrigin - clickAt, answeredAt - clickAt];
 }"""
 ROUND_TRIP = """async () => {
   const box = document.querySelector('#out textarea');
@@ -76,13 +109,14 @@ def _ready(page: Any) -> None:
     page.wait_for_selector("#go", state="visible", timeout=30_000)
 
 
-def _click_and_measure(page: Any, n: int) -> float:
+def _click_and_measure(page: Any, n: int) -> tuple[float, float]:
+    """Click to navigation start, and click to the event's answer read (NaN: no event)."""
     page.click("#go")
-    page.wait_for_url(f"**/app/?n={n + 1}", wait_until="commit", timeout=30_000)
+    page.wait_for_url(f"**{MOUNT}/?n={n + 1}", wait_until="commit", timeout=30_000)
     page.wait_for_load_state("domcontentloaded", timeout=30_000)
-    value = float(page.evaluate(READ_NAVIGATION))
+    navigation, answered = page.evaluate(READ_NAVIGATION)
     _ready(page)
-    return value
+    return float(navigation), float(answered)
 
 
 def _adapter_active(url: str, name: str) -> bool:
@@ -118,6 +152,7 @@ def run(clicks: int = 40, block: int = 10) -> Section:
     began = time.monotonic()
     pin_load_generator()  # Chromium inherits the load generator's core
     times: dict[str, list[float]] = {"portal": [], "bare": []}
+    answered: list[float] = []  # portal clicks: click to the event's answer read by the page
     round_trips: list[float] = []
     counters = {"portal": 0, "bare": 0}
     note = ""
@@ -147,6 +182,8 @@ def run(clicks: int = 40, block: int = 10) -> Section:
                 for kind, server in (("portal", portal_server), ("bare", bare_server)):
                     context = browser.new_context(base_url=server.url)
                     context.add_init_script(RECORD_CLICK)
+                    if kind == "portal":
+                        context.add_init_script(RECORD_ANSWER)
                     page = context.new_page()
                     _login(page, kind, name)
                     _ready(page)
@@ -164,17 +201,22 @@ def run(clicks: int = 40, block: int = 10) -> Section:
                         # A background tab gets throttled timers: measure the one in front.
                         pages[kind].bring_to_front()
                         for _ in range(block):
-                            times[kind].append(_click_and_measure(pages[kind], counters[kind]))
+                            navigation, answer = _click_and_measure(pages[kind], counters[kind])
+                            times[kind].append(navigation)
+                            if kind == "portal":
+                                answered.append(answer)
                             counters[kind] += 1
                         if kind == "portal":
-                            # The round trip in the same conditions as the clicks around it.
-                            pages[kind].evaluate(ROUND_TRIP)  # the fresh page's first event
+                            # A page in use, for comparison: its events after the first one.
+                            pages[kind].evaluate(ROUND_TRIP)
                             for _ in range(block):
                                 round_trips.append(float(pages[kind].evaluate(ROUND_TRIP)))
             finally:
                 browser.close()
     s = {kind: summarize(values) for kind, values in times.items()}
-    rt = summarize(v for v in round_trips if v == v)
+    rt = summarize(v for v in answered if v == v)
+    script = summarize(nav - ans for nav, ans in zip(times["portal"], answered, strict=True))
+    settled = summarize(v for v in round_trips if v == v)
     rows = [
         [label, s[kind].n, f"{s[kind].median:.1f}", f"{s[kind].p90:.1f}", f"{s[kind].p99:.1f}"]
         for kind, label in (
@@ -182,15 +224,14 @@ def run(clicks: int = 40, block: int = 10) -> Section:
             ("portal", "portal: Python handler returns `Redirect`"),
         )
     ]
-    rows.append(
-        [
-            "queue round trip (portal page, click to new text shown)",
-            rt.n,
-            f"{rt.median:.1f}",
-            f"{rt.p90:.1f}",
-            f"{rt.p99:.1f}",
-        ]
-    )
+    rows += [
+        [label, summary.n, f"{summary.median:.1f}", f"{summary.p90:.1f}", f"{summary.p99:.1f}"]
+        for label, summary in (
+            ("... of which the queue round trip: click to the event's answer read", rt),
+            ("... of which the answer to navigation start (the portal's script)", script),
+            ("for comparison: a round trip of a page in use (ping, text shown)", settled),
+        )
+    ]
     gap = s["portal"].median - s["bare"].median
     verdict = "meets" if gap <= rt.median else "misses"
     body = (
@@ -199,8 +240,11 @@ def run(clicks: int = 40, block: int = 10) -> Section:
         "in the page (click timestamp vs the next document's `performance.timeOrigin`).\n\n"
         + table(["navigation", "clicks", "median ms", "p90 ms", "p99 ms"], rows)
         + f"\n\nThe portal's redirect costs {gap:.1f} ms more than the JS-only pattern at the "
-        f"median (ratio {ratio(s['portal'].median, s['bare'].median)}); one queue round trip "
-        f"is {rt.median:.1f} ms. Target: within one queue round trip: **{verdict}**." + note
+        f"median (ratio {ratio(s['portal'].median, s['bare'].median)}); its own queue round "
+        f"trip is {rt.median:.1f} ms. Target: within one queue round trip: **{verdict}**. "
+        "A redirect is always the first event of a page that has just loaded (the click before "
+        "it navigated), so its round trip is measured in the same clicks, in the page's fetch "
+        "layer; a page in use answers faster." + note
     )
     return Section(
         title="4. Navigation: Python redirect vs JS-only, in Chromium",
@@ -210,6 +254,7 @@ def run(clicks: int = 40, block: int = 10) -> Section:
             "portal": s["portal"].median,
             "bare": s["bare"].median,
             "round_trip": rt.median,
+            "round_trip_in_use": settled.median,
         },
         seconds=time.monotonic() - began,
     )
