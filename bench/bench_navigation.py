@@ -215,7 +215,9 @@ def run(clicks: int = 40, block: int = 10) -> Section:
                 browser.close()
     s = {kind: summarize(values) for kind, values in times.items()}
     rt = summarize(v for v in answered if v == v)
-    script = summarize(nav - ans for nav, ans in zip(times["portal"], answered, strict=True))
+    script = summarize(
+        nav - ans for nav, ans in zip(times["portal"], answered, strict=True) if ans == ans
+    )
     settled = summarize(v for v in round_trips if v == v)
     rows = [
         [label, s[kind].n, f"{s[kind].median:.1f}", f"{s[kind].p90:.1f}", f"{s[kind].p99:.1f}"]
