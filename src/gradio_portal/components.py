@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import gradio as gr
 
@@ -11,6 +11,10 @@ from gradio_portal.navigation.redirect import Redirect
 from gradio_portal.navigation.urls import login_url
 
 __all__ = ["logout_button"]
+
+# The portal fills Context parameters in; a default tells Gradio they take no input (without
+# one, it warns about a missing argument at every start).
+_INJECTED = cast(Context, None)
 
 
 def logout_button(
@@ -32,7 +36,7 @@ def logout_button(
     button.setdefault("variant", "secondary")
     component = gr.Button(value, **button)
 
-    def sign_out(ctx: Context) -> Redirect:
+    def sign_out(ctx: Context = _INJECTED) -> Redirect:
         ctx.session.invalidate()
         # The same target the browser script picks when another request of this page sees
         # the ended session first (a 401): whichever arrives first, the user lands here.
