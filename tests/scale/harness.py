@@ -124,12 +124,24 @@ def _port_free(port: int) -> bool:
 
 
 def consecutive_free_ports(n: int) -> int:
-    """A base port such that ``base .. base+n-1`` are free on loopback now."""
+    """A base port such that ``base .. base+n-1`` are free on loopback now.
+
+    Below the kernel's ephemeral range: a probe of a port in that range, before its server
+    listens, can be given that same port as its own source and connect to itself.
+    """
+    lowest, ceiling = 20000, _ephemeral_start() - n
     for _ in range(200):
-        base = 20000 + secrets.randbelow(30000)
+        base = lowest + secrets.randbelow(max(1, ceiling - lowest))
         if all(_port_free(base + i) for i in range(n)):
             return base
     raise RuntimeError(f"no {n} consecutive free ports found")
+
+
+def _ephemeral_start(default: int = 32768) -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return default
 
 
 def _wait_for_port(port: int, timeout: float) -> None:
