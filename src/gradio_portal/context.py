@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 import gradio as gr
 
 from gradio_portal.identity import User
+from gradio_portal.navigation.urls import path_with_query
 from gradio_portal.sessions.middleware import active_session
 from gradio_portal.sessions.session import Session, SessionExpired
 
@@ -60,9 +61,7 @@ class Context:
         if active is None:
             raise SessionExpired("the session has ended: sign in again")
         url = starlette_request.url
-        page = page_of(
-            starlette_request.headers, default=url.path + (f"?{url.query}" if url.query else "")
-        )
+        page = page_of(starlette_request.headers, default=path_with_query(url.path, url.query))
         return cls(
             user=active.user,
             session=active.session,
@@ -83,5 +82,5 @@ def page_of(headers: Mapping[str, str], *, default: str) -> str:
     if referer:
         parts = urlsplit(referer)
         if parts.path:
-            return parts.path + (f"?{parts.query}" if parts.query else "")
+            return path_with_query(parts.path, parts.query)
     return default

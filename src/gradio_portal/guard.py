@@ -15,7 +15,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gradio_portal.navigation.urls import login_url
+from gradio_portal.navigation.urls import login_url, path_with_query
 from gradio_portal.sessions.middleware import active_session
 
 __all__ = ["STATIC_PREFIXES", "MountGuard", "mount_relative"]
@@ -74,9 +74,7 @@ class MountGuard:
             return
         headers = Headers(scope=scope)
         if scope["method"] in ("GET", "HEAD") and "text/html" in headers.get("accept", ""):
-            page = scope["path"]
-            if scope.get("query_string"):
-                page += "?" + scope["query_string"].decode("latin-1")
+            page = path_with_query(scope["path"], scope.get("query_string", b"").decode("latin-1"))
             await _send(
                 send,
                 303,

@@ -434,7 +434,7 @@ def test_after_a_failover_the_next_message_goes_to_the_conversation_on_screen(
         ("user", "Before the failover"),
         ("user", "After the failover"),
     ]
-    # The page shows the whole conversation again, and the model was given it.
+    # The page shows the whole conversation again, not a new chat.
     assert [b[1] for b in bubbles(sent["chatbot"])][::2] == [
         "Before the failover",
         "After the failover",

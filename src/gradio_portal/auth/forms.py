@@ -13,7 +13,7 @@ from fastapi import Form, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from gradio_portal.navigation.urls import login_url, safe_redirect_target
+from gradio_portal.navigation.urls import login_url, path_with_query, safe_redirect_target
 from gradio_portal.sessions import ActiveSession
 from gradio_portal.sessions.middleware import active_session
 
@@ -70,7 +70,7 @@ def refused(portal: Portal, back: str) -> Response:
 def sign_in_first(portal: Portal, request: Request) -> Response:
     """Anonymous visitors: a page load goes to the login page, anything else gets 401."""
     if request.method in ("GET", "HEAD"):
-        page = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        page = path_with_query(request.url.path, request.url.query)
         return RedirectResponse(
             login_url(page, login_path=portal.settings.login_path), status_code=303
         )

@@ -39,7 +39,7 @@ import unicodedata
 from collections.abc import Collection
 from urllib.parse import quote, unquote
 
-__all__ = ["MAX_URL_LENGTH", "is_safe_url", "login_url", "safe_redirect_target"]
+__all__ = ["MAX_URL_LENGTH", "is_safe_url", "login_url", "path_with_query", "safe_redirect_target"]
 
 MAX_URL_LENGTH = 2048
 """Longer inputs are rejected before any parsing, so a hostile ``next=`` costs nothing."""
@@ -110,6 +110,15 @@ def safe_redirect_target(
     ):
         return url
     return default
+
+
+def path_with_query(path: str, query: str) -> str:
+    """``path`` with ``?query`` when there is one: the page a request or a Referer names.
+
+    >>> path_with_query("/chat/", "c=42"), path_with_query("/chat/", "")
+    ('/chat/?c=42', '/chat/')
+    """
+    return f"{path}?{query}" if query else path
 
 
 def login_url(next_path: str, *, login_path: str = "/login") -> str:
