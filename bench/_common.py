@@ -313,10 +313,9 @@ def seed_users(data_dir: Path, count: int, *, prefix: str = "user") -> list[str]
     from sqlalchemy import select
 
     from gradio_portal import PortalSettings
-    from gradio_portal.auth.passwords import PasswordHasher
     from gradio_portal.storage import Database, upgrade
-    from gradio_portal.storage.models import User as UserRow
-    from gradio_portal.storage.models import utcnow
+    from gradio_portal.storage.models import AccountRow, utcnow
+    from gradio_portal.users.passwords import PasswordHasher
 
     settings = PortalSettings(data_dir=data_dir)
     settings.resolve_secret_key()  # created once here, so the server shares it
@@ -327,9 +326,9 @@ def seed_users(data_dir: Path, count: int, *, prefix: str = "user") -> list[str]
     names = [f"{prefix}{i:04d}" for i in range(count)]
     try:
         with database.session() as session:
-            existing = set(session.scalars(select(UserRow.username)).all())
+            existing = set(session.scalars(select(AccountRow.username)).all())
             session.add_all(
-                UserRow(
+                AccountRow(
                     username=name,
                     display_name=name.title(),
                     password_hash=password_hash,
@@ -354,10 +353,10 @@ def seed_sessions(data_dir: Path, names: Sequence[str]) -> list[str]:
     from sqlalchemy import select
 
     from gradio_portal import PortalSettings
-    from gradio_portal.identity import User
     from gradio_portal.sessions import SessionManager, SQLSessionStore
     from gradio_portal.storage import Database
-    from gradio_portal.storage.models import User as UserRow
+    from gradio_portal.storage.models import AccountRow
+    from gradio_portal.users.user import User
 
     settings = PortalSettings(data_dir=data_dir)
     database = Database(settings.resolved_database_url)
@@ -370,7 +369,7 @@ def seed_sessions(data_dir: Path, names: Sequence[str]) -> list[str]:
         with database.session() as session:
             rows = {
                 row.username: row
-                for row in session.scalars(select(UserRow).where(UserRow.username.in_(names)))
+                for row in session.scalars(select(AccountRow).where(AccountRow.username.in_(names)))
             }
         tokens = []
         for name in names:

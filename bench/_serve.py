@@ -14,8 +14,8 @@ from pathlib import Path
 
 import uvicorn
 
-from gradio_portal import _gradio_speedups
 from gradio_portal._runtime import tune_garbage_collector
+from gradio_portal.compat import speedups as _gradio_speedups
 
 
 def main() -> None:

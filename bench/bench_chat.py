@@ -34,7 +34,6 @@ from typing import Any
 
 import httpx
 
-from bench._client import AsyncGradio, StreamResult, dependency_ids, new_session_hash
 from bench._common import (
     Section,
     ServerProcess,
@@ -46,6 +45,7 @@ from bench._common import (
     summarize,
     table,
 )
+from gradio_portal.testing import AsyncGradioEvents, StreamResult, event_ids, new_session_hash
 
 IDEAL = 6.0
 TOKENS = 300
@@ -140,7 +140,7 @@ def prepare_users(variant: Variant, data_dir: Path, users: int) -> list[dict[str
     return [{session_cookie_name(): token} for token in tokens]
 
 
-async def _open_portal_page(app: AsyncGradio, ids: dict[str, int]) -> str:
+async def _open_portal_page(app: AsyncGradioEvents, ids: dict[str, int]) -> str:
     """The page's load event, as the browser runs it on opening the page; its session hash."""
     session_hash = new_session_hash()
     await app.run(ids["open_page"], [], session_hash)
@@ -148,7 +148,7 @@ async def _open_portal_page(app: AsyncGradio, ids: dict[str, int]) -> str:
 
 
 async def _turn_portal(
-    app: AsyncGradio, ids: dict[str, int], timeout: float, session_hash: str
+    app: AsyncGradioEvents, ids: dict[str, int], timeout: float, session_hash: str
 ) -> StreamResult:
     # As the browser does: `send` stores the message and updates the page once, then
     # `stream_reply` (same page) streams the answer to the chatbot alone.
@@ -168,7 +168,7 @@ async def _turn_portal(
 
 
 async def _turn_chat_interface(
-    app: AsyncGradio, ids: dict[str, int], timeout: float, session_hash: str
+    app: AsyncGradioEvents, ids: dict[str, int], timeout: float, session_hash: str
 ) -> StreamResult:
     started = time.perf_counter()
     try:
@@ -212,10 +212,10 @@ async def play_level(
                 await client.get("/healthz")
 
         await asyncio.gather(*(warm(c, j) for c, j in zip(clients, cookies, strict=False)))
-        config = await AsyncGradio(clients[0], CHAT_MOUNT).config()
+        config = await AsyncGradioEvents(clients[0], CHAT_MOUNT).config()
         ids = _first_ids(config)
         turn = _turn_chat_interface if variant.uses_chat_interface else _turn_portal
-        apps = [AsyncGradio(client, CHAT_MOUNT) for client in clients]
+        apps = [AsyncGradioEvents(client, CHAT_MOUNT) for client in clients]
         if variant.uses_chat_interface:
             pages = [new_session_hash() for _ in apps]
         else:
@@ -234,7 +234,7 @@ async def play_level(
 
 def _first_ids(config: dict[str, Any]) -> dict[str, int]:
     """Event ids by api_name; for names Gradio numbers (``_submit_fn_1``), the first."""
-    return dependency_ids(config)
+    return event_ids(config)
 
 
 def _row(variant: Variant, level: LevelResult) -> list[Any]:

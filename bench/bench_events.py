@@ -144,7 +144,7 @@ def run(events: int = 500, rounds: int = 10, warmup: int = 30) -> Section:
         "it: `queue/join` sent to `process_completed` read. Server CPU is the server "
         "process's user+system time per event (/proc, all threads; 10 ms clock ticks, so "
         "read it as an average). The third app is the portal with its speed-ups of Gradio's own "
-        "hot paths undone (src/gradio_portal/_gradio_speedups.py), as the bare app runs.\n\n"
+        "hot paths undone (src/gradio_portal/compat/speedups.py), as the bare app runs.\n\n"
         + table(
             [
                 "app",

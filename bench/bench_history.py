@@ -27,7 +27,6 @@ from typing import Any
 
 import httpx
 
-from bench._client import AsyncGradio, dependency_ids, new_session_hash
 from bench._common import (
     Section,
     ServerProcess,
@@ -40,6 +39,7 @@ from bench._common import (
     summarize,
     table,
 )
+from gradio_portal.testing import AsyncGradioEvents, event_ids, new_session_hash
 
 CHAT = "/chat"
 BIG_MESSAGES = 10_000
@@ -53,8 +53,7 @@ def seed_history(data_dir: Path, users: dict[str, str]) -> dict[str, int]:
 
     from gradio_portal import PortalSettings
     from gradio_portal.storage import Database
-    from gradio_portal.storage.models import Conversation, Message
-    from gradio_portal.storage.models import User as UserRow
+    from gradio_portal.storage.models import AccountRow, Conversation, Message
 
     database = Database(PortalSettings(data_dir=data_dir).resolved_database_url)
     start = datetime.now(UTC) - timedelta(days=30)
@@ -64,7 +63,7 @@ def seed_history(data_dir: Path, users: dict[str, str]) -> dict[str, int]:
             ids = {
                 row.username: row.id
                 for row in session.scalars(
-                    select(UserRow).where(UserRow.username.in_(users.values()))
+                    select(AccountRow).where(AccountRow.username.in_(users.values()))
                 )
             }
 
@@ -132,12 +131,12 @@ async def _measure(
         client.cookies.set(session_cookie_name(), token)
         clients[role] = client
     try:
-        config = await AsyncGradio(clients["reader"], CHAT).config()
-        open_page = dependency_ids(config)["open_page"]
+        config = await AsyncGradioEvents(clients["reader"], CHAT).config()
+        open_page = event_ids(config)["open_page"]
 
         def page_load(role: str, query: str) -> Callable[[], Awaitable[int]]:
             async def work() -> int:
-                app = AsyncGradio(clients[role], CHAT, page=f"{CHAT}/{query}")
+                app = AsyncGradioEvents(clients[role], CHAT, page=f"{CHAT}/{query}")
                 result = await app.stream(open_page, [], new_session_hash(), timeout=120)
                 if not result.success:
                     raise RuntimeError(f"open_page failed: {result.error}")

@@ -19,7 +19,6 @@ from typing import Any
 
 import httpx
 
-from bench._client import async_login, async_logout
 from bench._common import (
     PASSWORD,
     Section,
@@ -29,6 +28,7 @@ from bench._common import (
     seed_users,
     table,
 )
+from gradio_portal.testing import async_login, async_logout
 
 MOUNT = "/app"
 
@@ -46,7 +46,7 @@ async def _each(names: list[str], work: Callable[[str], Awaitable[None]], concur
             name = queue.get_nowait()
             try:
                 await work(name)
-            except (httpx.HTTPError, RuntimeError):
+            except (httpx.HTTPError, RuntimeError, AssertionError):  # no form: AssertionError
                 failures += 1
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -64,7 +64,9 @@ async def _play(
         async def sign_in_and_load(name: str) -> None:
             client = clients[name]
             if portal:
-                await async_login(client, name, PASSWORD)
+                answer = await async_login(client, name, PASSWORD)
+                if answer.status_code != 303:
+                    raise RuntimeError(f"login of {name} answered {answer.status_code}")
             else:
                 (await client.get("/login", params={"username": name})).raise_for_status()
             (await client.get(MOUNT + "/", headers={"accept": "text/html"})).raise_for_status()
@@ -73,7 +75,9 @@ async def _play(
         async def sign_out(name: str) -> None:
             client = clients[name]
             if portal:
-                await async_logout(client)
+                answer = await async_logout(client)
+                if answer.status_code != 303:
+                    raise RuntimeError(f"logout answered {answer.status_code}")
             else:
                 (await client.get("/logout")).raise_for_status()
             await client.aclose()

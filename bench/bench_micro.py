@@ -136,8 +136,8 @@ def gradio_speedups(repeat: int = 300) -> dict[str, float]:
     from gradio import utils
     from gradio.state_holder import SessionState
 
-    from gradio_portal import _gradio_speedups
     from gradio_portal.chat.ui import build_chat_blocks
+    from gradio_portal.compat import speedups as _gradio_speedups
 
     page = build_chat_blocks(None)  # type: ignore[arg-type]  # configuration only
 

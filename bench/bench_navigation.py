@@ -36,18 +36,9 @@ from bench._common import (
     summarize,
     table,
 )
+from gradio_portal.testing.browser import browser_login, launch_chromium
 
 MOUNT = "/app"  # where bench._apps mounts both navigation apps
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 RECORD_CLICK = """
 document.addEventListener('click', (event) => {
   const target = event.target;
@@ -124,7 +115,7 @@ def _adapter_active(url: str, name: str) -> bool:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_context(base_url=url).new_page()
             _login(page, "portal", name)
@@ -136,10 +127,7 @@ def _adapter_active(url: str, name: str) -> bool:
 
 def _login(page: Any, kind: str, name: str) -> None:
     if kind == "portal":
-        page.goto(f"/login?next={MOUNT}/?n=0")
-        page.fill("input[name=username]", name)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
+        browser_login(page, name, PASSWORD, url=f"/login?next={MOUNT}/?n=0")
         page.wait_for_url(f"**{MOUNT}/?n=0", timeout=30_000)
     else:
         page.goto(f"/login?username={name}")
@@ -176,7 +164,7 @@ def run(clicks: int = 40, block: int = 10) -> Section:
             ServerProcess("bare_navigation", data_dir=tmp / "bare") as bare_server,
             sync_playwright() as playwright,
         ):
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = launch_chromium(playwright)
             try:
                 pages = {}
                 for kind, server in (("portal", portal_server), ("bare", bare_server)):

@@ -23,10 +23,7 @@ import argparse
 import asyncio
 import json
 import os
-import re
-import secrets
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -37,25 +34,25 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from tests.scale.harness import (  # noqa: E402  (the repository root must be importable first)
-    PASSWORD,
-    Cluster,
-    Nginx,
-    chat_serve_target,
-    fresh_postgres_database,
+from bench._common import PASSWORD, REPO
+from gradio_portal.testing import (
+    AsyncGradioEvents,
+    async_login,
+    async_logout,
+    event_ids,
+    new_session_hash,
 )
+from gradio_portal.testing.cluster import Cluster, fresh_postgres_database
+from gradio_portal.testing.nginx import Nginx
 
 __all__ = ["main", "run"]
 
+NGINX_TEMPLATE = REPO / "deploy" / "nginx.conf.template"
 POSTGRES_URL = os.environ.get(
     "GRADIO_PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("GRADIO_PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CHAT = "/chat"  # where `gradio-portal serve` without TARGET mounts the built-in chat
 
 
 @dataclass
@@ -76,36 +73,25 @@ class _User:
         self.client = httpx.AsyncClient(
             base_url=base_url, timeout=60, limits=httpx.Limits(max_connections=4)
         )
-        self.mount = mount
+        self.events = AsyncGradioEvents(self.client, mount)
         self.username = username
         self.ids: dict[str, int] = {}
 
     async def sign_in(self) -> None:
-        page = await self.client.get("/login")
-        match = _CSRF.search(page.text)
-        if match is None:
-            raise RuntimeError(f"no login form ({page.status_code})")
-        response = await self.client.post(
-            "/login",
-            data={"username": self.username, "password": PASSWORD, "csrf_token": match[1]},
-        )
-        if response.status_code != 303:
-            raise RuntimeError(f"login of {self.username} answered {response.status_code}")
-        config = (await self.client.get(self.mount + "/config")).json()
-        self.ids = {
-            d["api_name"]: int(d["id"]) for d in config["dependencies"] if d.get("api_name")
-        }
+        answer = await async_login(self.client, self.username, PASSWORD)
+        if answer.status_code != 303:
+            raise RuntimeError(f"login of {self.username} answered {answer.status_code}")
+        self.ids = event_ids(await self.events.config())
 
     async def sign_out(self) -> None:
-        page = await self.client.get("/logout")
-        match = _CSRF.search(page.text)
-        if match is not None:
-            await self.client.post("/logout", data={"csrf_token": match[1]})
-        await self.client.aclose()
+        try:
+            await async_logout(self.client)
+        finally:
+            await self.client.aclose()
 
     async def chat_turn(self, message: str) -> str | None:
         """One chat message as the browser sends it: ``send``, then ``stream_reply``."""
-        session_hash = secrets.token_hex(8)
+        session_hash = new_session_hash()
         error = await self.event("send", [message, None, None], session_hash)
         if error is not None:
             return error
@@ -114,35 +100,11 @@ class _User:
     async def event(
         self, api_name: str, data: list[Any], session_hash: str | None = None
     ) -> str | None:
-        """Run one event to completion; None on success, else why it failed."""
-        session_hash = session_hash or secrets.token_hex(8)
-        joined = await self.client.post(
-            self.mount + "/gradio_api/queue/join",
-            json={
-                "data": data,
-                "fn_index": self.ids[api_name],
-                "session_hash": session_hash,
-                "event_data": None,
-                "trigger_id": None,
-            },
-            headers={"x-gradio-portal-page": self.mount + "/"},
+        """Run one event to completion (``queue/join`` + ``queue/data``); None, or why not."""
+        result = await self.events.stream(
+            self.ids[api_name], data, session_hash or new_session_hash()
         )
-        if joined.status_code != 200:
-            return f"join {joined.status_code}"
-        async with self.client.stream(
-            "GET", self.mount + "/gradio_api/queue/data", params={"session_hash": session_hash}
-        ) as stream:
-            if stream.status_code != 200:
-                return f"data {stream.status_code}"
-            buffer = b""
-            async for chunk in stream.aiter_bytes():
-                buffer += chunk
-                *events, buffer = buffer.split(b"\n\n")
-                for event in events:
-                    if b'"process_completed"' in event:
-                        message = json.loads(event.partition(b"data:")[2])
-                        return None if message.get("success") else "event failed"
-        return "stream ended early"
+        return result.error
 
 
 async def _load(
@@ -223,7 +185,7 @@ async def _measure_all(
                 rows.append({"processes": count, "skipped": True})
                 continue
             _clear_conversations(cluster.database_url)
-            nginx = Nginx(root / f"nginx-{count}", ports[:count]).start()
+            nginx = Nginx(root / f"nginx-{count}", ports[:count], template=NGINX_TEMPLATE).start()
             try:
                 for user in users:
                     user.client.base_url = httpx.URL(nginx.url)
@@ -276,8 +238,6 @@ def run(
     completed, errors, first_error, throughput_per_s, p50_ms, p99_ms, mean_ms, seconds.
     """
     deadline = time.monotonic() + time_budget
-    target, path = chat_serve_target()
-    mount = path or "/chat"
     names = [f"bench{i:02d}" for i in range(users)]
     with tempfile.TemporaryDirectory(prefix="bench-scale-", dir=workdir) as scratch:
         root = Path(scratch)
@@ -288,9 +248,11 @@ def run(
                 processes=max(process_counts),
                 database_url=database_url,
                 redis_url=redis_url,
-                target=target,
-                path=path,
+                nginx_template=NGINX_TEMPLATE,
+                target=None,  # the built-in app: the chat, at CHAT
                 users=names,
+                password=PASSWORD,
+                cwd=REPO,
                 extra_env={
                     "GRADIO_PORTAL_CHAT_BACKEND": "echo",
                     "GRADIO_PORTAL_CHAT_ECHO_TOKENS_PER_SECOND": str(tokens_per_second),
@@ -302,7 +264,7 @@ def run(
                 _measure_all(
                     cluster,
                     root,
-                    mount,
+                    CHAT,
                     process_counts,
                     names,
                     duration=duration,

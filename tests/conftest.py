@@ -1,10 +1,14 @@
-"""Shared fixtures: portals on real SQLite files, live uvicorn servers, and service checks."""
+"""Shared fixtures: portals on real SQLite files, and service checks.
+
+Live servers, signed-in clients and browsers come from gradio-portal's own pytest plugin
+(gradio_portal.testing.plugin), the one users of the library get.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,37 +52,21 @@ def settings(make_settings: Callable[..., PortalSettings]) -> PortalSettings:
 @pytest.fixture
 def portal(settings: PortalSettings) -> Portal:
     portal = Portal(settings=settings)
-    portal.users.create("alice", PASSWORD, display_name="Alice Liddell")
-    portal.users.create("bob", PASSWORD, display_name="Bob")
+    portal.accounts.create("alice", PASSWORD, display_name="Alice Liddell")
+    portal.accounts.create("bob", PASSWORD, display_name="Bob")
     return portal
 
 
 @pytest.fixture
-def serve() -> Iterator[Callable[[Any], LiveServer]]:
-    servers: list[LiveServer] = []
-
-    def start(app: Any) -> LiveServer:
-        server = LiveServer(app).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+def serve(portal_server: Callable[..., LiveServer]) -> Callable[..., LiveServer]:
+    """``serve(app)``: the plugin's ``portal_server``, under this suite's name."""
+    return portal_server
 
 
 @pytest.fixture
-def client_for() -> Iterator[Callable[[LiveServer], httpx.Client]]:
-    clients: list[httpx.Client] = []
-
-    def make(server: LiveServer) -> httpx.Client:
-        client = httpx.Client(base_url=server.url, timeout=30)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+def client_for(portal_client: Callable[..., httpx.Client]) -> Callable[..., httpx.Client]:
+    """``client_for(server)``: the plugin's ``portal_client``, under this suite's name."""
+    return portal_client
 
 
 def _reachable(host: str, port: int) -> bool:

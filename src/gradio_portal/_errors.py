@@ -1,16 +1,19 @@
-"""The exceptions gradio-portal raises.
+"""The exceptions gradio-portal raises, all of them, in one place.
 
-Every error the library raises derives from :class:`PortalError`, so an application can catch
-them all in one place. The tree::
+Every error the library raises for a caller's mistake or an outage derives from
+:class:`PortalError`, so an application can catch them all at once. The tree::
 
     PortalError
-    ├── ConfigurationError      settings that cannot work (missing secret key, bad URL)
+    ├── ConfigurationError      settings or a setup that cannot work (the message names the fix)
     ├── AuthenticationError     credentials refused (one message for every cause)
-    ├── UserError               a user operation that cannot be done (duplicate name, unknown user)
-    ├── SessionStoreError       the session store is unreachable
-    ├── UnsafeRedirectError     a redirect target that could leave the site
-    ├── BackendError            the chat model failed (gradio_portal.chat.backends)
-    └── Redirect                not an error: navigation raised from a Gradio handler
+    ├── UserError               an account operation that cannot be done (duplicate name, ...)
+    ├── SessionStoreError       the session store (database or Redis) did not answer
+    ├── SessionExpired          the session ended while code still held it
+    ├── MessageRejected         a chat message the chat refuses to store
+    └── BackendError            the chat model failed
+
+:class:`~gradio_portal.Redirect` is not in the tree: it is navigation, not an error, and an
+``except PortalError`` around a handler's code must not swallow it.
 
 Library code raises these; only the web layer turns them into HTTP responses. Messages say
 what to do next.
@@ -19,21 +22,32 @@ what to do next.
 from __future__ import annotations
 
 __all__ = [
+    "UNAVAILABLE",
     "AuthenticationError",
+    "BackendError",
     "ConfigurationError",
+    "MessageRejected",
     "PortalError",
+    "SessionExpired",
     "SessionStoreError",
-    "UnsafeRedirectError",
     "UserError",
 ]
+
+UNAVAILABLE = (
+    "The portal cannot reach its database right now. Nothing was lost: try again in a moment."
+)
+"""What every answer says when the database or Redis is down (page, JSON, Gradio event)."""
 
 
 class PortalError(Exception):
     """Root of every exception raised by gradio-portal."""
 
 
-class ConfigurationError(PortalError):
-    """The settings cannot work; the message names the setting to change."""
+class ConfigurationError(PortalError, ValueError):
+    """The settings or the application's setup cannot work; the message names the fix.
+
+    Also a :class:`ValueError`: a value that was given cannot work.
+    """
 
 
 class AuthenticationError(PortalError):
@@ -41,12 +55,24 @@ class AuthenticationError(PortalError):
 
 
 class UserError(PortalError):
-    """A user-management operation cannot be done as asked."""
+    """An account operation cannot be done as asked."""
 
 
 class SessionStoreError(PortalError):
     """The session store (database or Redis) did not answer."""
 
 
-class UnsafeRedirectError(PortalError):
-    """A redirect target was refused because a browser could resolve it to another site."""
+class SessionExpired(PortalError):
+    """The session ended (sign-out, expiry) while code still held it."""
+
+
+class MessageRejected(PortalError):
+    """A message the chat refuses to store; the text says why and what to do."""
+
+
+class BackendError(PortalError):
+    """A chat backend failed; the message is written for the person reading the chat.
+
+    It says what went wrong and what to do next, and never contains secrets such as API keys.
+    The underlying cause, for logs, is chained as ``__cause__``.
+    """

@@ -6,6 +6,7 @@ import argparse
 import getpass
 import importlib
 import sys
+import unicodedata
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -13,8 +14,9 @@ if TYPE_CHECKING:
     import gradio as gr
     from fastapi import FastAPI
 
-    from gradio_portal.auth.users import UserService
+    from gradio_portal.portal import Portal
     from gradio_portal.sessions import SessionManager
+    from gradio_portal.users.accounts import Accounts
 
 __all__ = ["main"]
 
@@ -44,12 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(title="commands")
 
-    serve = commands.add_parser("serve", help="run the portal (the chat app, or your Blocks)")
+    serve = commands.add_parser(
+        "serve", help="run the portal (the chat app, your Blocks or your FastAPI app)"
+    )
     serve.add_argument(
         "target",
         nargs="?",
-        help="MODULE:ATTRIBUTE of a gr.Blocks (or a function returning one) to serve behind "
-        "login; the built-in chat app (at /chat) when omitted",
+        help="MODULE:ATTRIBUTE of a gr.Blocks to serve behind login at --path, or of a FastAPI "
+        "application whose gr.mount_gradio_app mounts are then guarded (or a function "
+        "returning either); the built-in chat app (at /chat) when omitted",
     )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
@@ -112,7 +117,6 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gradio_portal._runtime import tune_garbage_collector
-    from gradio_portal.portal import Portal
 
     if args.processes > 1:
         from gradio_portal.supervisor import run_processes
@@ -126,9 +130,9 @@ def _serve(args: argparse.Namespace) -> int:
             root_path=args.root_path,
             forwarded_allow_ips=args.forwarded_allow_ips,
         )
-    app = build_app(args.target, path=args.path)
+    portal = build_portal(args.target, path=args.path)
+    app = portal.app
     tune_garbage_collector()
-    portal: Portal = app.state.portal
     link = portal.setup_link(f"http://{_display_host(args.host)}:{args.port}{args.root_path}")
     print(f"gradio-portal: serving on http://{_display_host(args.host)}:{args.port}", flush=True)
     if link:
@@ -146,26 +150,42 @@ def _serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level="info",
         timeout_graceful_shutdown=5,
+        # A portal that cannot start (say, a Gradio mount it cannot guard) stops the server.
+        lifespan="on",
     )
     return 0
 
 
 def build_app(target: str | None, *, path: str | None = None) -> FastAPI:
     """The ASGI app ``serve`` runs: a Portal with TARGET (or the built-in app) mounted."""
+    return build_portal(target, path=path).app
+
+
+def build_portal(target: str | None, *, path: str | None = None) -> Portal:
+    """The portal ``serve`` runs: TARGET (a Blocks, or a FastAPI application whose Gradio
+    mounts the portal guards), or the built-in chat app."""
+    from fastapi import FastAPI
+
     from gradio_portal.portal import Portal
 
-    portal = Portal()
     if target is None:
         from gradio_portal.chat import mount_chat
 
+        portal = Portal()
         mount_chat(portal, path or "/chat")
-    else:
-        portal.mount(_load_blocks(target), path or DEFAULT_PATH)
-    return portal.app
+        return portal
+    loaded = _load_target(target)
+    if isinstance(loaded, FastAPI):
+        # Its own Portal(app) if it made one; the portal guards its gr.mount_gradio_app mounts.
+        return Portal.of(loaded) or Portal(loaded)
+    portal = Portal()
+    portal.mount(loaded, path or DEFAULT_PATH)
+    return portal
 
 
-def _load_blocks(target: str) -> gr.Blocks:
+def _load_target(target: str) -> gr.Blocks | FastAPI:
     import gradio as gr
+    from fastapi import FastAPI
 
     from gradio_portal._errors import ConfigurationError
 
@@ -178,11 +198,12 @@ def _load_blocks(target: str) -> gr.Blocks:
     except ImportError as exc:
         raise ConfigurationError(f"cannot import {module_name!r}: {exc}") from exc
     value = getattr(module, attribute, None)
-    if callable(value) and not isinstance(value, gr.Blocks):
+    if callable(value) and not isinstance(value, gr.Blocks | FastAPI):
         value = value()
-    if not isinstance(value, gr.Blocks):
+    if not isinstance(value, gr.Blocks | FastAPI):
         raise ConfigurationError(
-            f"{target} is {type(value).__name__}, not a gr.Blocks (or a function returning one)"
+            f"{target} is {type(value).__name__}, not a gr.Blocks or a FastAPI application "
+            "(or a function returning one)"
         )
     return value
 
@@ -194,11 +215,11 @@ def _display_host(host: str) -> str:
 # -- users --------------------------------------------------------------------------------
 
 
-def _services() -> tuple[UserService, SessionManager]:
-    from gradio_portal.auth.users import UserService
+def _services() -> tuple[Accounts, SessionManager]:
     from gradio_portal.sessions import SessionManager, open_session_store
     from gradio_portal.settings import PortalSettings
     from gradio_portal.storage import Database, upgrade
+    from gradio_portal.users.accounts import Accounts
 
     settings = PortalSettings()
     upgrade(settings.resolved_database_url)
@@ -208,7 +229,7 @@ def _services() -> tuple[UserService, SessionManager]:
         idle_timeout=settings.session_idle_timeout,
         absolute_timeout=settings.session_absolute_timeout,
     )
-    return UserService(database), sessions
+    return Accounts(database), sessions
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -243,10 +264,19 @@ def _users_list(args: argparse.Namespace) -> int:
         user = account.user
         status = "active" if account.is_active else "disabled"
         print(
-            f"{user.id:>4}  {user.username:<24} {user.display_name:<24} {status:<9} "
-            + ",".join(user.roles)
+            f"{user.id:>4}  {user.username:<24} {_printable(user.display_name):<24} "
+            f"{status:<9} " + ",".join(user.roles)
         )
     return 0
+
+
+def _printable(text: str) -> str:
+    """``text`` with control and format characters escaped: names written before they were
+    refused on entry must not drive the administrator's terminal."""
+    return "".join(
+        c if not unicodedata.category(c).startswith("C") else c.encode("unicode_escape").decode()
+        for c in text
+    )
 
 
 def _users_disable(args: argparse.Namespace) -> int:
@@ -274,8 +304,8 @@ def _users_set_password(args: argparse.Namespace) -> int:
 
 def _users_link_sso(args: argparse.Namespace) -> int:
     from gradio_portal._errors import ConfigurationError, UserError
-    from gradio_portal.auth.identities import SsoIdentities
     from gradio_portal.settings import PortalSettings
+    from gradio_portal.users.sso import SsoIdentities
 
     settings = PortalSettings()
     if not settings.oidc_issuer:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import gradio as gr
 
@@ -11,10 +11,6 @@ from gradio_portal.navigation.redirect import Redirect
 from gradio_portal.navigation.urls import login_url
 
 __all__ = ["logout_button"]
-
-# The portal fills Context parameters in; a default tells Gradio they take no input (without
-# one, it warns about a missing argument at every start).
-_INJECTED = cast(Context, None)
 
 
 def logout_button(
@@ -36,7 +32,7 @@ def logout_button(
     button.setdefault("variant", "secondary")
     component = gr.Button(value, **button)
 
-    def sign_out(ctx: Context = _INJECTED) -> Redirect:
+    def sign_out(ctx: Context) -> Redirect:
         ctx.session.invalidate()
         # The same target the browser script picks when another request of this page sees
         # the ended session first (a 401): whichever arrives first, the user lands here.

@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import gradio as gr
 
-from gradio_portal.identity import User
+from gradio_portal._errors import SessionExpired
+from gradio_portal.navigation.browser import PAGE_HEADER
 from gradio_portal.navigation.urls import path_with_query
 from gradio_portal.sessions.middleware import active_session
-from gradio_portal.sessions.session import Session, SessionExpired
+from gradio_portal.sessions.session import Session
+from gradio_portal.users.user import User
 
-__all__ = ["PAGE_HEADER", "Context"]
-
-# Sent by the portal's browser script with every Gradio API call: the page the user is on.
-PAGE_HEADER = "x-gradio-portal-page"
+__all__ = ["Context", "page_of"]
 
 
 @dataclass(frozen=True, slots=True)
-class Context:
+class Context(gr.EventData):
     """Everything a callback needs to know about who calls it and from where.
 
     Declare a parameter annotated ``Context`` in any event handler of a Blocks mounted with
@@ -46,6 +46,15 @@ class Context:
     query: Mapping[str, str]
     page: str
     request: gr.Request
+
+    # Why a subclass of gr.EventData: Gradio treats a parameter annotated with an EventData
+    # class as one it fills in itself, not as an input. So `def greet(ctx: Context)` registers
+    # without Gradio's "expected 1 arguments" warning and without a default value; the portal's
+    # callback adapter then fills the parameter with a Context (not with Gradio's EventData).
+
+    def __getattr__(self, name: str) -> Any:
+        # gr.EventData looks unknown attributes up in its event data, which a Context has not.
+        raise AttributeError(f"'Context' object has no attribute {name!r}")
 
     @classmethod
     def from_request(cls, request: gr.Request) -> Context:

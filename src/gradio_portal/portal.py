@@ -1,4 +1,5 @@
-"""Portal: the FastAPI application that owns users and sessions and mounts Gradio apps."""
+"""Portal: the composition root. It builds the services, adds the middleware, includes the
+routers and mounts Gradio apps; it holds no behaviour of its own (docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -10,37 +11,58 @@ from fastapi import FastAPI, Request
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp
 
-from gradio_portal import _gradio_speedups
+from gradio_portal import compat
 from gradio_portal._errors import ConfigurationError, SessionStoreError
-from gradio_portal._injection import CallbackAdapter
-from gradio_portal._pages import Pages
-from gradio_portal.auth.account import build_account_router
-from gradio_portal.auth.admin import build_admin_router
-from gradio_portal.auth.cross_site import CrossSiteGuard
-from gradio_portal.auth.csrf import CsrfProtection
-from gradio_portal.auth.headers import GradioHeaders
-from gradio_portal.auth.oidc import OidcLogin
-from gradio_portal.auth.routes import build_auth_router
-from gradio_portal.auth.setup import SetupTokens
-from gradio_portal.auth.throttle import LoginThrottle
-from gradio_portal.auth.uploads import UploadOwners, UploadOwnership
-from gradio_portal.auth.users import UserService
-from gradio_portal.guard import MountGuard
-from gradio_portal.identity import User
-from gradio_portal.navigation.adapter import head_snippet
-from gradio_portal.sessions import SessionManager, open_session_store
-from gradio_portal.sessions.middleware import SessionMiddleware, active_session
+from gradio_portal._logs import install_access_log_filter
+from gradio_portal.auth import (
+    AuthServices,
+    CsrfProtection,
+    Landing,
+    LoginThrottle,
+    OidcLogin,
+    SetupTokens,
+    build_account_router,
+    build_admin_router,
+    build_login_router,
+    build_setup_router,
+)
+from gradio_portal.auth.csrf import CSRF_COOKIE
+from gradio_portal.callbacks import CallbackAdapter
+from gradio_portal.compat.blocks import gradio_app_blocks, takes_uploads
+from gradio_portal.mounts import (
+    CrossSiteGuard,
+    EventOwners,
+    GradioHeaders,
+    GradioRoutes,
+    GradioSessionBinding,
+    MountGuard,
+    MountPaths,
+    SessionNames,
+    UploadOwners,
+    UploadOwnership,
+)
+from gradio_portal.navigation.browser import head_snippet
+from gradio_portal.pages import Pages
+from gradio_portal.sessions import (
+    Cookies,
+    SessionManager,
+    SessionMiddleware,
+    SignIn,
+    active_session,
+    open_session_store,
+)
 from gradio_portal.settings import PortalSettings
 from gradio_portal.storage import Database, upgrade
+from gradio_portal.users import Accounts, SsoIdentities
 
 __all__ = ["Portal"]
 
 log = logging.getLogger("gradio_portal")
-
-# Work Gradio repeats on every event, done once (see _gradio_speedups for what and why).
-_gradio_speedups.apply()
+_STATE_KEY = "gradio_portal"
 
 
 class Portal:
@@ -60,6 +82,10 @@ class Portal:
         site_name: shown on the login pages.
         migrate: bring the database schema up to date now; by default as the setting
             ``auto_migrate`` says (turn it off when migrations run as a deployment step).
+
+    Raises:
+        ConfigurationError: settings that cannot work, or a Gradio release outside the range
+            this version supports (the message names both).
     """
 
     def __init__(
@@ -70,75 +96,129 @@ class Portal:
         site_name: str = "gradio-portal",
         migrate: bool | None = None,
     ) -> None:
-        self.settings = settings or PortalSettings()
-        secret = self.settings.resolve_secret_key()
-        database_url = self.settings.resolved_database_url
-        self.database = Database(
-            database_url,
-            pool_size=self.settings.database_pool_size,
-            max_overflow=self.settings.database_max_overflow,
-        )
-        if self.settings.auto_migrate if migrate is None else migrate:
-            upgrade(database_url)
-        self.users = UserService(self.database)
-        self.sessions = SessionManager(
-            open_session_store(self.settings, self.database),
-            idle_timeout=self.settings.session_idle_timeout,
-            absolute_timeout=self.settings.session_absolute_timeout,
-            cache_ttl=self._session_cache_ttl(),
-        )
-        self.csrf = CsrfProtection(secret)
-        self.throttle = LoginThrottle(
-            per_account=self.settings.login_attempts_per_account,
-            per_address=self.settings.login_attempts_per_address,
-            redis_url=self.settings.redis_url,
-            key_prefix=self.settings.throttle_key_prefix,
-        )
-        self.setup_tokens = SetupTokens(self.database)
-        self.pages = Pages(site_name)
-        self.callbacks = CallbackAdapter(
-            allowed_hosts=self.settings.allowed_redirect_hosts,
-            login_path=self.settings.login_path,
-        )
-        self.mount_paths: list[str] = []
-        self._home_path: str | None = None
+        compat.prepare()
+        install_access_log_filter()
+        self.settings = settings = settings or PortalSettings()
+        secret = settings.resolve_secret_key()
 
+        # -- services ----------------------------------------------------------------------
+        self.database = Database(
+            settings.resolved_database_url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
+        if settings.auto_migrate if migrate is None else migrate:
+            upgrade(settings.resolved_database_url)
+        self.accounts = Accounts(self.database)
+        self.sessions = SessionManager(
+            open_session_store(settings, self.database),
+            idle_timeout=settings.session_idle_timeout,
+            absolute_timeout=settings.session_absolute_timeout,
+            cache_ttl=self._session_cache_ttl(),
+            max_per_user=settings.max_sessions_per_user,
+        )
+        self.cookies = Cookies(
+            session_name=settings.session_cookie,
+            session_max_age=settings.session_absolute_timeout,
+            secure=settings.cookie_secure,
+        )
+        self.pages = Pages(site_name)
+        self.mount_paths = MountPaths()
+        self.landing = Landing(self.mount_paths, login_path=settings.login_path)
+        self.setup_tokens = SetupTokens(self.database, self.accounts)
+        self.uploads = UploadOwners(self.database)
+        self.callbacks = CallbackAdapter(
+            allowed_hosts=settings.allowed_redirect_hosts, login_path=settings.login_path
+        )
+        self.auth = AuthServices(
+            settings=settings,
+            pages=self.pages,
+            csrf=CsrfProtection(secret),
+            throttle=LoginThrottle(
+                per_account=settings.login_attempts_per_account,
+                per_address=settings.login_attempts_per_address,
+                redis_url=settings.redis_url,
+                key_prefix=settings.throttle_key_prefix,
+            ),
+            accounts=self.accounts,
+            sessions=self.sessions,
+            sign_in=SignIn(self.sessions, self.cookies),
+            cookies=self.cookies,
+            setup_tokens=self.setup_tokens,
+            landing=self.landing,
+        )
+        self.oidc = OidcLogin.configured(
+            self.auth, SsoIdentities(self.database, self.accounts), secret
+        )
+
+        # -- routes ------------------------------------------------------------------------
         owns_app = app is None
-        self.app = app if app is not None else FastAPI(title=site_name, docs_url="/api/docs")
-        self.app.state.portal = self
-        self.app.include_router(build_auth_router(self))
+        # The API document answers signed-in users only; the interactive docs pages are off:
+        # FastAPI's load their scripts from a CDN, which an offline or strict site cannot use.
+        self.app = app or FastAPI(title=site_name, docs_url=None, redoc_url=None, openapi_url=None)
+        self.app.include_router(build_login_router(self.auth, oidc=self.oidc))
+        self.app.include_router(build_setup_router(self.auth))
+        self.app.include_router(build_account_router(self.auth))
+        self.app.include_router(build_admin_router(self.auth))
+        if self.oidc is not None:
+            self.app.include_router(self.oidc.router())
         self.app.add_api_route("/healthz", self._health, methods=["GET"], include_in_schema=False)
         if owns_app:
             self.app.add_api_route("/", self._root, methods=["GET"], include_in_schema=False)
+            self.app.add_api_route(
+                "/openapi.json", self._openapi, methods=["GET"], include_in_schema=False
+            )
         self.app.add_exception_handler(SessionStoreError, self._unavailable)
         self.app.add_exception_handler(OperationalError, self._unavailable)
 
-        # -- security: account, admin and single-sign-on pages; hardening of the mounts ------
-        self.oidc = OidcLogin.configured(self, secret)
-        self.uploads = UploadOwners(self.database)
-        self.app.include_router(build_account_router(self))
-        self.app.include_router(build_admin_router(self))
-        if self.oidc is not None:
-            self.app.include_router(self.oidc.router())
-        # Added before the guard, so they run after it: they only see signed-in requests.
+        # -- middleware: added innermost first, so a request meets them in reverse order ----
+        # The mount hardening only sees signed-in requests: the guard (added later) runs first.
         self.app.add_middleware(UploadOwnership, mount_paths=self.mount_paths, owners=self.uploads)
+        self.app.add_middleware(
+            GradioSessionBinding,
+            mount_paths=self.mount_paths,
+            names=SessionNames(secret),
+            events=EventOwners(),
+            portal_cookies=(settings.session_cookie, CSRF_COOKIE),
+        )
         self.app.add_middleware(CrossSiteGuard, mount_paths=self.mount_paths)
         self.app.add_middleware(GradioHeaders, mount_paths=self.mount_paths)
         if not any(getattr(m, "cls", None) is CORSMiddleware for m in self.app.user_middleware):
             # Gradio echoes any Origin, with credentials, unless the host app configures CORS.
             self.app.add_middleware(CORSMiddleware, allow_origins=())
-        # -- end of security wiring ----------------------------------------------------------
-
-        # Added last, so it runs first: the guard reads the session it resolves.
         self.app.add_middleware(
-            MountGuard, mount_paths=self.mount_paths, login_path=self.settings.login_path
+            GradioRoutes,
+            mount_paths=self.mount_paths,
+            sign_in=self.auth.sign_in,
+            accounts=self.accounts,
+            login_path=settings.login_path,
         )
+        self.app.add_middleware(
+            MountGuard, mount_paths=self.mount_paths, login_path=settings.login_path
+        )
+        # Gradio apps mounted with gr.mount_gradio_app are guarded when the application builds
+        # its middleware stack, that is before it serves its first request (or lifespan event).
+        build_middleware_stack = self.app.build_middleware_stack
+
+        def build_guarded_stack() -> ASGIApp:
+            self._adopt_gradio_mounts()
+            return build_middleware_stack()
+
+        self.app.build_middleware_stack = build_guarded_stack  # type: ignore[method-assign]
+        setattr(self.app.state, _STATE_KEY, self)
+        # Outermost: everything after it reads the session it resolves.
         self.app.add_middleware(
             SessionMiddleware,
             manager=self.sessions,
-            cookie_name=self.settings.session_cookie,
-            unavailable=self.pages.unavailable,
+            cookies=self.cookies,
+            unavailable=self.pages.unavailable_app,
         )
+
+    @classmethod
+    def of(cls, app: FastAPI) -> Portal | None:
+        """The portal added to ``app``, if any (``gradio-portal serve module:app`` uses it)."""
+        found = getattr(app.state, _STATE_KEY, None)
+        return found if isinstance(found, Portal) else None
 
     # -- mounting ---------------------------------------------------------------------------
 
@@ -148,7 +228,10 @@ class Portal:
         Every request under ``path`` needs a session (static assets aside). Handlers get a
         :class:`~gradio_portal.Context` for any parameter annotated with it, and may raise or
         return a :class:`~gradio_portal.Redirect`. ``mount_options`` go to
-        ``gr.mount_gradio_app`` (``css``, ``theme``, ``head``, ``max_file_size``, ...).
+        ``gr.mount_gradio_app`` (``css``, ``theme``, ``head``, ``max_file_size``, ...); by
+        default each uploaded file may be at most ``settings.max_upload_bytes``, an app
+        without a file input takes no uploads, and Gradio's run history (which keeps every
+        input and output in the browser, past sign-out) is off unless ``settings.run_history``.
         """
         clean = "/" + path.strip("/")
         if clean == "/":
@@ -163,6 +246,19 @@ class Portal:
                 raise ConfigurationError(
                     f"{option}= cannot be combined with Portal.mount: the portal signs users in"
                 )
+        mount_options.setdefault("ssr_mode", False)
+        mount_options.setdefault("max_file_size", self.settings.max_upload_bytes)
+        mount_options.setdefault("run_history", self.settings.run_history)
+        head = mount_options.pop("head", None) or ""
+        gr.mount_gradio_app(
+            self.app, blocks, clean, auth_dependency=_gradio_username, head=head, **mount_options
+        )
+        self._guard(clean, blocks)
+        return blocks
+
+    def _guard(self, path: str, blocks: gr.Blocks) -> None:
+        """Put a mounted Blocks behind the portal: adapted callbacks, the browser script, the
+        guard and the hardening of its path."""
         self.callbacks.adapt(blocks)
         hosts = self.settings.allowed_redirect_hosts
         head = head_snippet(
@@ -170,81 +266,69 @@ class Portal:
             allowed_origins=[
                 f"{scheme}://{host}" for host in hosts for scheme in ("https", "http")
             ],
-        ) + (mount_options.pop("head", None) or "")
-        mount_options.setdefault("ssr_mode", False)
-        gr.mount_gradio_app(
-            self.app,
-            blocks,
-            clean,
-            auth_dependency=self._gradio_username,
-            head=head,
-            **mount_options,
-        )
-        self.mount_paths.append(clean)
-        return blocks
+        ) + (blocks.head or "")
+        # Mounting copied the head into the configuration Gradio sends to browsers.
+        blocks.head = head  # type: ignore[assignment]
+        blocks.config["head"] = head
+        self.mount_paths.add(path, uploads=takes_uploads(blocks))
+
+    def _adopt_gradio_mounts(self) -> None:
+        """Guard the Gradio apps mounted on the application with ``gr.mount_gradio_app``.
+
+        Runs when the application builds its middleware (before it serves anything), so apps
+        mounted before or after ``Portal(app)`` are covered; one the portal cannot take over
+        stops the start with what to change. Also refuses Starlette's ``SessionMiddleware``,
+        which would replace the portal's session in every request.
+        """
+        for middleware in self.app.user_middleware:
+            if getattr(middleware, "cls", None) is StarletteSessionMiddleware:
+                raise ConfigurationError(
+                    "Starlette's SessionMiddleware is added to this application: it would "
+                    "replace the portal's session in every request, so callbacks would not see "
+                    "who is signed in. Remove `app.add_middleware(SessionMiddleware, ...)`: "
+                    "with the portal, `request.session` (and `request.request.session` in a "
+                    "Gradio callback) is the portal's server-side session, with 'username'."
+                )
+        for route in self.app.routes:
+            blocks = gradio_app_blocks(getattr(route, "app", None))
+            path = getattr(route, "path", "")
+            if blocks is None or path in self.mount_paths:
+                continue
+            gradio_app = route.app  # type: ignore[attr-defined]
+            where = f"the Gradio app mounted at {path or '/'!r}"
+            if not path:
+                raise ConfigurationError(
+                    f"{where} covers the whole site: mount it under a sub-path such as '/app'"
+                )
+            if blocks.auth:
+                raise ConfigurationError(
+                    f"{where} has Gradio's own login (auth=): remove auth= from "
+                    "gr.mount_gradio_app; the portal signs users in"
+                )
+            if gradio_app.auth_dependency not in (None, _gradio_username):
+                raise ConfigurationError(
+                    f"{where} has its own auth_dependency=: remove it from gr.mount_gradio_app; "
+                    "the portal decides who is signed in"
+                )
+            gradio_app.auth_dependency = _gradio_username
+            blocks.run_history = bool(blocks.run_history) and self.settings.run_history
+            if blocks.max_file_size is None:
+                blocks.max_file_size = self.settings.max_upload_bytes
+            self._guard(path, blocks)
+            log.info("guarding %s mounted with gr.mount_gradio_app", where)
 
     @property
     def home_path(self) -> str:
         """Where a user lands after signing in without a ``next=``: the first mount."""
-        if self._home_path is not None:
-            return self._home_path
-        return self.mount_paths[0] + "/" if self.mount_paths else "/"
+        return self.landing.home
 
     @home_path.setter
     def home_path(self, value: str) -> None:
-        self._home_path = value
-
-    @staticmethod
-    def _gradio_username(request: Request) -> str | None:
-        active = active_session(request)
-        return active.user.username if active is not None else None
-
-    # -- sessions and cookies ---------------------------------------------------------------
-
-    async def start_session(self, request: Request, response: Response, user: User) -> None:
-        """Sign ``user`` in: a new session (the previous one ends) and its cookie."""
-        previous = active_session(request)
-        if previous is not None:
-            await run_in_threadpool(self.sessions.logout, previous.token)
-        active = await run_in_threadpool(
-            lambda: self.sessions.login(
-                user,
-                user_agent=request.headers.get("user-agent", ""),
-                address=request.client.host if request.client else "",
-            )
-        )
-        self.set_cookie(
-            response,
-            request,
-            self.settings.session_cookie,
-            active.token,
-            max_age=self.settings.session_absolute_timeout,
-        )
-
-    def set_cookie(
-        self, response: Response, request: Request, name: str, value: str, *, max_age: int | None
-    ) -> None:
-        secure = self.settings.cookie_secure
-        if secure is None:
-            secure = request.url.scheme == "https"
-        response.set_cookie(
-            name, value, max_age=max_age, path="/", httponly=True, samesite="lax", secure=secure
-        )
-
-    def clear_session_cookie(self, response: Response, request: Request) -> None:
-        response.delete_cookie(
-            self.settings.session_cookie, path="/", httponly=True, samesite="lax"
-        )
-
-    def setup_allowed(self, token: str) -> bool:
-        """True while no user exists and ``token`` is a live setup token."""
-        return self.users.count() == 0 and self.setup_tokens.valid(token)
+        self.landing.home = value
 
     def setup_link(self, base_url: str) -> str | None:
         """A one-time link that creates the first administrator, or None when users exist."""
-        if self.users.count() > 0:
-            return None
-        return f"{base_url.rstrip('/')}/setup?token={self.setup_tokens.issue()}"
+        return self.setup_tokens.link(base_url)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -255,9 +339,15 @@ class Portal:
         return 1.0 if one_process else 0.0
 
     async def _root(self) -> Response:
-        return RedirectResponse(
-            self.home_path if self.home_path != "/" else self.settings.login_path
-        )
+        return RedirectResponse(self.landing.home)
+
+    async def _openapi(self, request: Request) -> Response:
+        if active_session(request) is None:
+            return JSONResponse(
+                {"detail": f"Sign in at {self.settings.login_path} to read the API document."},
+                status_code=401,
+            )
+        return JSONResponse(self.app.openapi(), headers={"cache-control": "no-store"})
 
     async def _health(self) -> Response:
         checks: dict[str, str] = {}
@@ -280,15 +370,10 @@ class Portal:
 
     async def _unavailable(self, request: Request, exc: Exception) -> Response:
         log.warning("dependency unavailable: %s", exc)
-        if "text/html" in request.headers.get("accept", ""):
-            return self.pages.message(
-                "Temporarily unavailable",
-                "The portal cannot reach its database right now. Nothing was lost: try again "
-                "in a moment.",
-                status=503,
-            )
-        return JSONResponse(
-            {"detail": "The portal cannot reach its database right now: retry shortly."},
-            status_code=503,
-            headers={"retry-after": "5"},
-        )
+        return self.pages.unavailable(request.headers.get("accept", ""))
+
+
+def _gradio_username(request: Request) -> str | None:
+    """Gradio's ``auth_dependency``: the signed-in user's name (the guard already checked)."""
+    active = active_session(request)
+    return active.user.username if active is not None else None

@@ -54,10 +54,28 @@ class PortalSettings(BaseSettings):
         default=None, description="Secure cookie flag; None means 'when the request is https'."
     )
 
+    max_sessions_per_user: int = Field(
+        default=20,
+        gt=0,
+        description="Live sessions one user may have; a new sign-in beyond it ends the oldest.",
+    )
+
     login_path: str = "/login"
     allowed_redirect_hosts: list[str] = Field(default_factory=list)
     login_attempts_per_account: str = "10/5 minutes"
     login_attempts_per_address: str = "30/5 minutes"
+
+    max_upload_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        gt=0,
+        description="Largest file one upload to a mounted app may carry (bytes); larger ones "
+        "are refused with 413. Apps without a file input accept no uploads at all.",
+    )
+    run_history: bool = Field(
+        default=False,
+        description="Let mounted apps keep Gradio's run history (every input and output of the "
+        "signed-in user) in the browser's storage, where it outlives sign-out. Off by default.",
+    )
 
     chat_backend: Literal["echo", "openai"] = "echo"
     chat_system_prompt: str = "You are a helpful assistant."

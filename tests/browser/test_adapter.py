@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from gradio_portal.navigation.adapter import (
+from gradio_portal.navigation.browser import (
     MARKER,
     REFUSED_MESSAGE,
     head_snippet,

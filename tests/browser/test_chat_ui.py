@@ -16,7 +16,7 @@ from gradio_portal.chat import mount_chat
 from gradio_portal.chat.service import STOPPED
 from gradio_portal.chat.ui import NOT_FOUND
 from gradio_portal.storage.models import Conversation
-from gradio_portal.testing import LiveServer
+from gradio_portal.testing import LiveServer, browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +54,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Portal:
         ("dave", "Dave"),
         ("erin", "Erin Example"),
     ):
-        portal.users.create(name, PASSWORD, display_name=display)
+        portal.accounts.create(name, PASSWORD, display_name=display)
     mount_chat(portal)
     return portal
 
@@ -68,9 +68,7 @@ def server(portal: Portal) -> Iterator[LiveServer]:
 def sign_in(page: Page, server: LiveServer, username: str, path: str = "/chat/") -> None:
     page.goto(server.url + path)
     expect(page).to_have_url(re.compile(r"/login\?next="))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, username, PASSWORD)
     expect(page.locator("#signed-in")).to_contain_text("Signed in as")
 
 
@@ -95,7 +93,7 @@ def sidebar(page: Page) -> list[str]:
 
 
 def conversation_ids(portal: Portal, username: str) -> list[int]:
-    account = portal.users.get(username)
+    account = portal.accounts.get(username)
     assert account is not None
     with portal.database.session() as session:
         return list(

@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from tests.conftest import PASSWORD
 
 from gradio_portal import Portal
-from gradio_portal.testing import LiveServer
+from gradio_portal.testing import LiveServer, browser_login
 
 INJECTED = "<b id='html'>html</b><img src='/nowhere.png' onerror=\"document.title='XSS'\">"
 
@@ -37,10 +37,7 @@ def test_gradio_works_under_the_policy_and_injected_handlers_do_not_run(
         "document.addEventListener('securitypolicyviolation', e => window.__violations.push("
         "{directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile}));"
     )
-    page.goto(server.url + "/login?next=/app/")
-    page.fill("#username", "alice")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, "alice", PASSWORD, url=server.url + "/login?next=/app/")
     page.wait_for_url("**/app/")
     policy = page.evaluate(
         "async () => (await fetch(location.href)).headers.get('content-security-policy')"

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 from tests.conftest import PASSWORD
+from tests.support.home import build_home
 
 from gradio_portal import Portal
-from gradio_portal.home import build_home
-from gradio_portal.testing import LiveServer
+from gradio_portal.testing import LiveServer, browser_login
 
 
 @pytest.fixture
@@ -20,21 +20,15 @@ def server(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
     return serve(portal.app)
 
 
-def sign_in(page: Page, username: str = "alice", password: str = PASSWORD) -> None:
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-
-
 def test_anonymous_visit_login_greeting_logout_and_back(page: Page, server: LiveServer) -> None:
     page.goto(server.url + "/home/")
     expect(page).to_have_url(server.url + "/login?next=/home/")
     expect(page.locator("h1")).to_have_text("Sign in")
 
-    sign_in(page, password="not the password")
+    browser_login(page, "alice", "not the password")
     expect(page.locator(".error")).to_have_text("Invalid username or password.")
 
-    sign_in(page)
+    browser_login(page, "alice", PASSWORD)
     expect(page).to_have_url(server.url + "/home/")
     expect(page.locator("#greeting")).to_contain_text("Welcome, Alice Liddell!")
     page.screenshot(path="/tmp/gradio-portal-home.png")
@@ -55,7 +49,7 @@ def test_anonymous_visit_login_greeting_logout_and_back(page: Page, server: Live
 
 def test_back_button_after_logout_does_not_show_the_app(page: Page, server: LiveServer) -> None:
     page.goto(server.url + "/home/")
-    sign_in(page)
+    browser_login(page, "alice", PASSWORD)
     expect(page.locator("#greeting")).to_contain_text("Welcome, Alice Liddell!")
     # Sign out through a form post in the same tab, as the confirmation page does.
     page.goto(server.url + "/logout")

@@ -13,7 +13,7 @@ from tests.browser.nav_app import build_nav_app, build_other_app
 from tests.conftest import PASSWORD
 
 from gradio_portal import Portal
-from gradio_portal.testing import LiveServer
+from gradio_portal.testing import LiveServer, browser_login
 
 
 @pytest.fixture
@@ -25,10 +25,7 @@ def server(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
 
 @pytest.fixture
 def signed_in(page: Page, server: LiveServer) -> Page:
-    page.goto(server.url + "/login")
-    page.fill("#username", "alice")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, "alice", PASSWORD, url=server.url + "/login")
     page.goto(server.url + "/nav/")
     expect(page.locator("#status textarea")).to_have_value("page /nav/")
     return page

@@ -7,7 +7,7 @@ at mount time never sees them; the portal adapts them as they are made.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import gradio as gr
 import pytest
@@ -17,11 +17,9 @@ from tests.conftest import PASSWORD
 from gradio_portal import Context, Portal, Redirect
 from gradio_portal.testing import LiveServer
 
-INJECTED = cast(Context, None)  # the portal fills it in; the default tells Gradio "no input"
-
 
 def _who(row: int) -> Callable[..., str]:
-    def who(ctx: Context = INJECTED) -> str:
+    def who(ctx: Context) -> str:
         clicks = int(ctx.session.get("clicks", 0)) + 1
         ctx.session["clicks"] = clicks  # a write from a rendered event persists
         return f"row {row}: {ctx.user.username}, click {clicks}"
@@ -29,7 +27,7 @@ def _who(row: int) -> Callable[..., str]:
     return who
 
 
-def leave(ctx: Context = INJECTED) -> Redirect:
+def leave(ctx: Context) -> Redirect:
     return Redirect(f"/render/?left={ctx.user.username}")
 
 
@@ -38,7 +36,7 @@ def build_rendered_app() -> gr.Blocks:
         rows = gr.Number(value=2, precision=0, label="Rows", elem_id="rows")
 
         @gr.render(inputs=rows)
-        def show(count: float | None, ctx: Context = INJECTED) -> None:
+        def show(count: float | None, ctx: Context) -> None:
             gr.Markdown(f"Rendered for {ctx.user.display_name}", elem_id="rendered-for")
             for row in range(int(count or 0)):
                 out = gr.Textbox(show_label=False, elem_id=f"out-{row}")
@@ -49,13 +47,11 @@ def build_rendered_app() -> gr.Blocks:
 
 
 @pytest.fixture
-def signed_in(page: Page, portal: Portal, serve: Callable[[Any], LiveServer]) -> Page:
+def signed_in(
+    portal: Portal, serve: Callable[[Any], LiveServer], signed_in_page: Callable[..., Page]
+) -> Page:
     portal.mount(build_rendered_app(), "/render")
-    server = serve(portal.app)
-    page.goto(server.url + "/login?next=/render/")
-    page.fill("#username", "alice")
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
+    page = signed_in_page(serve(portal.app), "alice", PASSWORD, next="/render/")
     page.wait_for_url("**/render/")
     return page
 

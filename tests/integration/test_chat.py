@@ -29,7 +29,7 @@ from gradio_portal.chat import mount_chat
 from gradio_portal.chat.backends import ChatRequest, EchoBackend
 from gradio_portal.chat.service import STOPPED
 from gradio_portal.chat.ui import NOT_FOUND
-from gradio_portal.testing import LiveServer, login
+from gradio_portal.testing import LiveServer
 
 Client = Callable[[str], httpx.Client]
 
@@ -49,11 +49,9 @@ def server(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
 
 
 @pytest.fixture
-def signed_in(server: LiveServer, client_for: Callable[[LiveServer], httpx.Client]) -> Client:
+def signed_in(server: LiveServer, signed_in_client: Callable[..., httpx.Client]) -> Client:
     def make(username: str) -> httpx.Client:
-        client = client_for(server)
-        assert login(client, username, PASSWORD).status_code == 303
-        return client
+        return signed_in_client(server, username, PASSWORD)
 
     return make
 
@@ -79,7 +77,7 @@ def test_a_message_streams_a_reply_that_is_stored(
     assert bubbles(sent["chatbot"]) == [("user", "Hello there"), ("assistant", reply)]
     [conversation], messages = snapshot(portal)
     _, owner, title = conversation[:3]
-    assert owner == portal.users.get("alice").user.id
+    assert owner == portal.accounts.get("alice").user.id
     assert title == "Hello there"
     assert [(m[2], m[3], m[4], m[5]) for m in messages] == [
         ("user", "Hello there", True, None),
@@ -168,7 +166,7 @@ def test_another_users_conversation_id_gets_nothing_and_changes_nothing(
     conversations, messages = snapshot(portal)
     assert conversations[0] == before[0][0]
     assert messages[: len(before[1])] == before[1]
-    bob_id = portal.users.get("bob").user.id
+    bob_id = portal.accounts.get("bob").user.id
     assert [c[1] for c in conversations[1:]] == [bob_id]
     assert all(m[1] != alice_conversation for m in messages[len(before[1]) :])
 
@@ -243,13 +241,12 @@ def test_a_megabyte_message_is_refused_with_the_limit_and_nothing_is_stored(
 def test_the_limit_is_inclusive(
     make_settings: Callable[..., PortalSettings],
     serve: Callable[[Any], LiveServer],
-    client_for: Callable[[LiveServer], httpx.Client],
+    signed_in_client: Callable[..., httpx.Client],
 ) -> None:
     portal = Portal(settings=make_settings(chat_max_message_chars=100))
-    portal.users.create("carol", PASSWORD)
+    portal.accounts.create("carol", PASSWORD)
     mount_chat(portal, backend=EchoBackend(reply_tokens=3))
-    client = client_for(serve(portal.app))
-    login(client, "carol", PASSWORD)
+    client = signed_in_client(serve(portal.app), "carol", PASSWORD)
     tab = ChatTab(client)
     assert "limit is 100 characters" in (tab.send("y" * 101).error or "")
     assert tab.send("y" * 100).success
@@ -272,9 +269,9 @@ def test_unicode_and_control_characters_are_kept_but_nul_is_dropped(
 def test_stop_keeps_the_partial_reply_marked_incomplete(
     make_settings: Callable[..., PortalSettings],
     serve: Callable[[Any], LiveServer],
-    client_for: Callable[[LiveServer], httpx.Client],
+    signed_in_client: Callable[..., httpx.Client],
 ) -> None:
-    portal, tab = slow_chat(make_settings, serve, client_for)
+    portal, tab = slow_chat(make_settings, serve, signed_in_client)
     assert tab.call("send", ["Tell me a long story", None, None]).success
     event_id = tab.join("stream_reply", [None])
     with tab.stream() as messages:
@@ -300,9 +297,9 @@ def test_stop_keeps_the_partial_reply_marked_incomplete(
 def test_closing_the_page_keeps_the_partial_reply(
     make_settings: Callable[..., PortalSettings],
     serve: Callable[[Any], LiveServer],
-    client_for: Callable[[LiveServer], httpx.Client],
+    signed_in_client: Callable[..., httpx.Client],
 ) -> None:
-    portal, tab = slow_chat(make_settings, serve, client_for)
+    portal, tab = slow_chat(make_settings, serve, signed_in_client)
     assert tab.call("send", ["Tell me a long story", None, None]).success
     tab.join("stream_reply", [None])
     with tab.stream() as messages:
@@ -322,16 +319,15 @@ def test_closing_the_page_keeps_the_partial_reply(
 def slow_chat(
     make_settings: Callable[..., PortalSettings],
     serve: Callable[[Any], LiveServer],
-    client_for: Callable[[LiveServer], httpx.Client],
+    signed_in_client: Callable[..., httpx.Client],
 ) -> tuple[Portal, ChatTab]:
     # 200 tokens at 20 per second: a 10 s reply, stopped after a second or two.
     portal = Portal(
         settings=make_settings(chat_echo_tokens_per_second=20, chat_echo_reply_tokens=200)
     )
-    portal.users.create("carol", PASSWORD)
+    portal.accounts.create("carol", PASSWORD)
     mount_chat(portal)
-    client = client_for(serve(portal.app))
-    login(client, "carol", PASSWORD)
+    client = signed_in_client(serve(portal.app), "carol", PASSWORD)
     return portal, ChatTab(client)
 
 
@@ -365,17 +361,16 @@ class Rendezvous:
 def test_more_than_forty_replies_stream_at_once(
     make_settings: Callable[..., PortalSettings],
     serve: Callable[[Any], LiveServer],
-    client_for: Callable[[LiveServer], httpx.Client],
+    signed_in_client: Callable[..., httpx.Client],
 ) -> None:
     # Gradio's defaults run one event per function, and 40 events in all, at a time.
     users = 45
     backend = Rendezvous(users)
     portal = Portal(settings=make_settings())
-    portal.users.create("carol", PASSWORD)
+    portal.accounts.create("carol", PASSWORD)
     mount_chat(portal, backend=backend)
     server = serve(portal.app)
-    client = client_for(server)
-    login(client, "carol", PASSWORD)
+    client = signed_in_client(server, "carol", PASSWORD)
     events = ChatTab(client).events
     fn_indexes = (events.fn_index("send"), events.fn_index("stream_reply"))
 

@@ -58,7 +58,7 @@ def chat(
             **overrides,
         )
         portal = Portal(settings=settings)
-        portal.users.create("carol", PASSWORD, display_name="Carol")
+        portal.accounts.create("carol", PASSWORD, display_name="Carol")
         mount_chat(portal)
         client = client_for(serve(portal.app))
         assert login(client, "carol", PASSWORD).status_code == 303

@@ -17,7 +17,7 @@ from gradio_portal.chat.backends import ChatRequest, EchoBackend
 from gradio_portal.chat.repository import ConversationRepository
 from gradio_portal.chat.service import STOPPED, UNEXPECTED, ChatService, ReplyUpdate
 from gradio_portal.storage import Database, upgrade
-from gradio_portal.storage.models import User as UserRow
+from gradio_portal.storage.models import AccountRow
 
 ALICE = User(id=1, username="alice", display_name="Alice")
 
@@ -28,7 +28,7 @@ def repository(tmp_path: Path) -> ConversationRepository:
     upgrade(url)
     database = Database(url)
     with database.session() as session:
-        session.add(UserRow(username="alice", display_name="Alice", password_hash=None))
+        session.add(AccountRow(username="alice", display_name="Alice", password_hash=None))
     return ConversationRepository(database)
 
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import os
+import re
+import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,10 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, REQUIRE_SERVICES
 
 from gradio_portal import Portal, PortalSettings
-from gradio_portal.testing import GradioEvents, LiveServer, login
+from gradio_portal.testing import GradioEvents, LiveServer
+from gradio_portal.testing.browser import CHROMIUM
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
 @pytest.fixture
@@ -42,36 +49,36 @@ def portal_for(module: ModuleType, path: str, tmp_path: Path) -> Portal:
     return portal
 
 
-def signed_in(client: httpx.Client, portal: Portal) -> httpx.Client:
-    if portal.users.get("alice") is None:
-        portal.users.create("alice", PASSWORD)
-    assert login(client, "alice", PASSWORD).status_code == 303
-    return client
+def with_alice(portal: Portal) -> Portal:
+    if portal.accounts.get("alice") is None:
+        portal.accounts.create("alice", PASSWORD)
+    return portal
 
 
 def test_mount_interface(
     example: Callable[[str], ModuleType],
     serve: Callable[[Any], LiveServer],
-    client_for: Callable[[LiveServer], httpx.Client],
+    signed_in_client: Callable[..., httpx.Client],
 ) -> None:
     module = example("mount_interface")
     server = serve(module.app)
     anonymous = httpx.get(server.url + "/gradio/", headers={"accept": "text/html"})
     assert anonymous.status_code == 303
     assert httpx.get(server.url + "/api/hello").json() == {"hello": "world"}
-    client = signed_in(client_for(server), module.portal)
+    with_alice(module.portal)
+    client = signed_in_client(server, "alice", PASSWORD)
     assert GradioEvents(client, "/gradio").call("greet", ["Ada"]).output == ["Hello, Ada!"]
 
 
 def test_user_info(
     example: Callable[[str], ModuleType],
     serve: Callable[[Any], LiveServer],
-    client_for: Callable[[LiveServer], httpx.Client],
+    signed_in_client: Callable[..., httpx.Client],
     tmp_path: Path,
 ) -> None:
     module = example("user_info")
-    portal = portal_for(module, "/app", tmp_path)
-    client = signed_in(client_for(serve(portal.app)), portal)
+    portal = with_alice(portal_for(module, "/app", tmp_path))
+    client = signed_in_client(serve(portal.app), "alice", PASSWORD)
     events = GradioEvents(client, "/app")
     assert events.call("get_user_info", []).output == ["Welcome, alice!"]
     assert events.call("get_user_info_typed", []).output == ["Welcome, alice!"]
@@ -80,12 +87,12 @@ def test_user_info(
 def test_logout_button_is_a_link_to_the_confirmation(
     example: Callable[[str], ModuleType],
     serve: Callable[[Any], LiveServer],
-    client_for: Callable[[LiveServer], httpx.Client],
+    signed_in_client: Callable[..., httpx.Client],
     tmp_path: Path,
 ) -> None:
     module = example("logout_button")
-    portal = portal_for(module, "/app", tmp_path)
-    client = signed_in(client_for(serve(portal.app)), portal)
+    portal = with_alice(portal_for(module, "/app", tmp_path))
+    client = signed_in_client(serve(portal.app), "alice", PASSWORD)
     config = client.get("/app/config").json()
     button = next(c for c in config["components"] if c["props"].get("elem_id") == "logout")
     assert button["props"]["link"] == "/logout"
@@ -96,14 +103,39 @@ def test_logout_button_is_a_link_to_the_confirmation(
 def test_js_redirect_keeps_its_javascript(
     example: Callable[[str], ModuleType],
     serve: Callable[[Any], LiveServer],
-    client_for: Callable[[LiveServer], httpx.Client],
+    signed_in_client: Callable[..., httpx.Client],
     tmp_path: Path,
 ) -> None:
     module = example("js_redirect")
-    portal = portal_for(module, "/gradio", tmp_path)
-    client = signed_in(client_for(serve(portal.app)), portal)
+    portal = with_alice(portal_for(module, "/gradio", tmp_path))
+    client = signed_in_client(serve(portal.app), "alice", PASSWORD)
     config = client.get("/gradio/config").json()
     assert any(
         "window.location.href = '/gradio/?page=other'" in (d.get("js") or "")
         for d in config["dependencies"]
     )
+
+
+def test_the_testing_guide_shows_the_example_file() -> None:
+    guide = (EXAMPLES.parent / "testing.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    assert len(blocks) >= 4
+    example = (EXAMPLES / "test_my_app.py").read_text()
+    assert [block for block in blocks if block not in example] == []
+
+
+def test_the_testing_example_passes_in_a_project_of_its_own(tmp_path: Path) -> None:
+    # docs/testing.md's example, run as its reader would: pytest in a directory with no
+    # configuration, the fixtures coming from the installed plugin.
+    shutil.copy(EXAMPLES / "test_my_app.py", tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rs", "test_my_app.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-3000:]
+    browser = os.access(CHROMIUM, os.X_OK) or REQUIRE_SERVICES
+    assert ("3 passed" if browser else "2 passed, 1 skipped") in output, output[-3000:]

@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD
 from tests.integration.apps import build_events_app
 
 from gradio_portal import Portal
-from gradio_portal.guard import STATIC_PREFIXES
+from gradio_portal.compat.routes import STATIC_PREFIXES
 from gradio_portal.testing import LiveServer, login
 
 MOUNTS = ("/app", "/other")

@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD
 from tests.integration.apps import build_events_app
 
 from gradio_portal import Portal, PortalSettings
-from gradio_portal.testing import GradioEvents, LiveServer, login
+from gradio_portal.testing import GradioEvents, LiveServer, csrf_token, login
 
 MOUNT = "/app"
 
@@ -26,10 +26,8 @@ def server(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
 
 
 @pytest.fixture
-def alice(server: LiveServer, client_for: Callable[[LiveServer], httpx.Client]) -> httpx.Client:
-    client = client_for(server)
-    assert login(client, "alice", PASSWORD).status_code == 303
-    return client
+def alice(server: LiveServer, signed_in_client: Callable[..., httpx.Client]) -> httpx.Client:
+    return signed_in_client(server, "alice", PASSWORD)
 
 
 def session_cookie(client: httpx.Client) -> str:
@@ -165,8 +163,7 @@ def test_logout_revokes_the_session_everywhere(
     old_cookie = session_cookie(alice)
     page = alice.get("/logout")
     assert page.status_code == 200 and "Sign out" in page.text
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
-    response = alice.post("/logout", data={"csrf_token": token})
+    response = alice.post("/logout", data={"csrf_token": csrf_token(page)})
     assert response.status_code == 303
     assert response.headers["location"] == "/login"
 
@@ -193,9 +190,8 @@ def test_login_rotates_the_session_id(
     # Posting the login form again (say, a form left open in another tab) signs in anew.
     page = client_for(server).get("/login")
     alice.cookies.set("gradio_portal_csrf", page.cookies["gradio_portal_csrf"])
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     response = alice.post(
-        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+        "/login", data={"username": "alice", "password": PASSWORD, "csrf_token": csrf_token(page)}
     )
     assert response.status_code == 303
     second = session_cookie(alice)
@@ -211,7 +207,7 @@ def test_expired_sessions_are_refused(
     client_for: Callable[[LiveServer], httpx.Client],
 ) -> None:
     portal = Portal(settings=make_settings(session_idle_timeout=1))
-    portal.users.create("carol", PASSWORD)
+    portal.accounts.create("carol", PASSWORD)
     portal.mount(build_events_app(), MOUNT)
     client = client_for(serve(portal.app))
     assert login(client, "carol", PASSWORD).status_code == 303
@@ -226,7 +222,7 @@ def test_absolute_timeout_ends_even_an_active_session(
     client_for: Callable[[LiveServer], httpx.Client],
 ) -> None:
     portal = Portal(settings=make_settings(session_absolute_timeout=5, session_idle_timeout=60))
-    portal.users.create("carol", PASSWORD)
+    portal.accounts.create("carol", PASSWORD)
     portal.mount(build_events_app(), MOUNT)
     client = client_for(serve(portal.app))
     assert login(client, "carol", PASSWORD).status_code == 303
@@ -254,8 +250,8 @@ def test_malformed_cookies_are_treated_as_anonymous(server: LiveServer, cookie: 
 def test_wrong_password_unknown_user_and_disabled_user_look_the_same(
     portal: Portal, server: LiveServer, client_for: Callable[[LiveServer], httpx.Client]
 ) -> None:
-    portal.users.create("dave", PASSWORD)
-    portal.users.set_active("dave", False)
+    portal.accounts.create("dave", PASSWORD)
+    portal.accounts.set_active("dave", False)
     answers = []
     for username, password in (
         ("alice", "wrong password"),

@@ -6,7 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from tests.conftest import POSTGRES_URL, REDIS_URL, REQUIRE_SERVICES, require_service
-from tests.scale.harness import fresh_postgres_database, nginx_binary
+
+from gradio_portal.testing.cluster import fresh_postgres_database
+from gradio_portal.testing.nginx import nginx_binary
 
 
 def require_nginx() -> None:

@@ -8,7 +8,6 @@ and Redis keep running.
 from __future__ import annotations
 
 import logging
-import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -18,12 +17,11 @@ import httpx
 import pytest
 from tests.conftest import PASSWORD
 from tests.scale.apps import build_events_app
-from tests.scale.tcpproxy import TcpProxy
 
 from gradio_portal import Portal, PortalSettings
 from gradio_portal.sessions.redis import RedisSessionStore
 from gradio_portal.sessions.sql import SQLSessionStore
-from gradio_portal.testing import GradioEvents, LiveServer, login
+from gradio_portal.testing import GradioEvents, LiveServer, TcpProxy, csrf_token, login, logout
 
 pytestmark = pytest.mark.scale
 
@@ -65,33 +63,21 @@ def start_portal(
 ) -> tuple[Portal, LiveServer]:
     portal = Portal(settings=settings)
     for name in users:
-        portal.users.create(name, PASSWORD)
+        portal.accounts.create(name, PASSWORD)
     portal.mount(build_events_app(), MOUNT)
     return portal, serve(portal.app)
-
-
-def signed_in(server: LiveServer, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.url, timeout=30)
-    assert login(client, username, PASSWORD).status_code == 303
-    return client
-
-
-def logout(client: httpx.Client) -> None:
-    page = client.get("/logout")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-    assert token is not None
-    assert client.post("/logout", data={"csrf_token": token.group(1)}).status_code == 303
 
 
 def test_the_same_code_runs_on_every_backend(
     backend: dict[str, Any],
     make_settings: Callable[..., PortalSettings],
     serve: Callable[[Any], LiveServer],
+    signed_in_client: Callable[..., httpx.Client],
 ) -> None:
     portal, server = start_portal(make_settings(**backend, **RELAXED), serve, "alice")
     expected = RedisSessionStore if "redis_url" in backend else SQLSessionStore
     assert isinstance(portal.sessions.store, expected)
-    with closing(signed_in(server, "alice")) as client:
+    with closing(signed_in_client(server, "alice", PASSWORD)) as client:
         events = GradioEvents(client, MOUNT)
         assert events.call("whoami", []).output[0].startswith("alice@")
         assert events.call("remember", ["kept"]).output == ["stored"]
@@ -101,7 +87,7 @@ def test_the_same_code_runs_on_every_backend(
             "database": "ok",
             "sessions": "ok",
         }
-        logout(client)
+        assert logout(client).status_code == 303
         assert client.get(MOUNT + "/config").status_code == 401
 
 
@@ -167,11 +153,12 @@ def test_postgres_outage_with_sql_sessions(
     postgres_proxy: TcpProxy,
     make_settings: Callable[..., PortalSettings],
     serve: Callable[[Any], LiveServer],
+    signed_in_client: Callable[..., httpx.Client],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(database_url=_postgres_via(fresh_database, postgres_proxy), **RELAXED)
     _, server = start_portal(settings, serve, "alice")
-    with closing(signed_in(server, "alice")) as client:
+    with closing(signed_in_client(server, "alice", PASSWORD)) as client:
         events = GradioEvents(client, MOUNT)
         assert events.call("remember", ["before"]).output == ["stored"]
 
@@ -186,12 +173,11 @@ def test_postgres_outage_with_sql_sessions(
         with httpx.Client(base_url=server.url, timeout=30) as stranger:
             page = stranger.get("/login")  # needs no database
             assert page.status_code == 200
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-            assert token is not None
+            token = csrf_token(page)
             assert_clean_503(
                 stranger.post(
                     "/login",
-                    data={"username": "alice", "password": PASSWORD, "csrf_token": token[1]},
+                    data={"username": "alice", "password": PASSWORD, "csrf_token": token},
                     headers=html,
                 )
             )
@@ -210,13 +196,14 @@ def test_redis_outage_fails_closed_and_recovers(
     redis_proxy: TcpProxy,
     make_settings: Callable[..., PortalSettings],
     serve: Callable[[Any], LiveServer],
+    signed_in_client: Callable[..., httpx.Client],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(
         database_url=fresh_database, redis_url=_redis_via(redis_url, redis_proxy), **RELAXED
     )
     _, server = start_portal(settings, serve, "alice")
-    with closing(signed_in(server, "alice")) as client:
+    with closing(signed_in_client(server, "alice", PASSWORD)) as client:
         events = GradioEvents(client, MOUNT)
         assert events.call("remember", ["before"]).output == ["stored"]
 
@@ -228,13 +215,12 @@ def test_redis_outage_fails_closed_and_recovers(
         assert (health.status_code, health.json()["sessions"]) == (503, "unavailable")
         with httpx.Client(base_url=server.url, timeout=30) as stranger:
             page = stranger.get("/login")
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-            assert token is not None
+            token = csrf_token(page)
             # The login throttle lives in Redis too: no unthrottled guessing while it is down.
             assert_clean_503(
                 stranger.post(
                     "/login",
-                    data={"username": "alice", "password": "guess", "csrf_token": token[1]},
+                    data={"username": "alice", "password": "guess", "csrf_token": token},
                     headers=html,
                 )
             )

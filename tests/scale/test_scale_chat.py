@@ -20,10 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from tests.scale.harness import CHAT_PATH, PASSWORD, USERS, Cluster, chat_serve_target
+from tests.scale.harness import CHAT_PATH, PASSWORD, USERS, run_cluster
 
 from gradio_portal.chat.backends import ChatRequest, EchoBackend
 from gradio_portal.testing import GradioEvents, login
+from gradio_portal.testing.cluster import Cluster
 
 pytestmark = pytest.mark.scale
 
@@ -39,14 +40,13 @@ def cluster(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Cluster]:
     workdir: Path = tmp_path_factory.mktemp("chat-cluster")
-    target, path = chat_serve_target()
-    with Cluster.run(
+    with run_cluster(
         workdir,
         processes=2,
         database_url=module_database,
         redis_url=scale_services[1],
-        target=target,
-        path=path,
+        target=None,  # the built-in app: the chat, at CHAT_PATH
+        path=None,
         extra_env={
             "GRADIO_PORTAL_CHAT_BACKEND": "echo",
             "GRADIO_PORTAL_CHAT_ECHO_TOKENS_PER_SECOND": str(TOKENS_PER_SECOND),

@@ -8,7 +8,6 @@ outage tests cut and restore; the machine's own services are never touched.
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
 import time
@@ -19,9 +18,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from tests.scale.harness import PASSWORD, Cluster
+from tests.scale.harness import PASSWORD, run_cluster
 
-from gradio_portal.testing import GradioEvents, login
+from gradio_portal.testing import GradioEvents, login, logout
+from gradio_portal.testing.cluster import Cluster
 
 pytestmark = pytest.mark.scale
 
@@ -37,7 +37,7 @@ def cluster(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Cluster]:
     workdir: Path = tmp_path_factory.mktemp("cluster")
-    with Cluster.run(
+    with run_cluster(
         workdir, processes=3, database_url=module_database, redis_url=scale_services[1]
     ) as running:
         yield running
@@ -114,10 +114,7 @@ def test_a_session_is_honoured_by_every_process_and_logout_ends_it_everywhere(
             assert GradioEvents(other, MOUNT).call("recall", []).output == ["from nginx"]
         assert len(pids) == 3
 
-        page = client.get("/logout")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-        assert token is not None
-        assert client.post("/logout", data={"csrf_token": token.group(1)}).status_code == 303
+        assert logout(client).status_code == 303
 
         # The very next request on every other process is refused.
         for other in others:
@@ -291,14 +288,7 @@ def test_postgres_outage_gives_503_then_recovers_without_restart(cluster: Cluste
                 assert health.status_code == 503
                 assert health.json()["database"] == "unavailable"
                 # Signing in needs the users table: a clear 503 page, not a traceback.
-                page = client.get("/login")
-                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
-                assert token is not None
-                response = client.post(
-                    "/login",
-                    data={"username": "dave", "password": PASSWORD, "csrf_token": token.group(1)},
-                    headers={"accept": "text/html"},
-                )
+                response = login(client, "dave", PASSWORD, headers={"accept": "text/html"})
                 _assert_clean_503(response)
         finally:
             cluster.postgres_proxy.restore()

@@ -16,10 +16,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from tests.scale.harness import REPO, consecutive_free_ports
+from tests.scale.harness import REPO
 
 from gradio_portal._errors import ConfigurationError
 from gradio_portal.supervisor import Supervisor
+from gradio_portal.testing.ports import consecutive_free_ports
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,11 +12,11 @@ import pytest
 from tests.conftest import PASSWORD
 
 from gradio_portal import Portal
-from gradio_portal.testing import LiveServer, login
+from gradio_portal.testing import LiveServer
+from gradio_portal.testing import csrf_token as csrf_token  # the tests here import it from here
 
 MOUNT = "/app"
 ADMIN = "root"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def read_file(file: str | None) -> str:
@@ -35,12 +34,6 @@ def build_files_app() -> gr.Blocks:
     return demo
 
 
-def csrf_token(page: httpx.Response) -> str:
-    match = _CSRF.search(page.text)
-    assert match is not None, f"no CSRF token on {page.url} ({page.status_code})"
-    return match.group(1)
-
-
 def session_cookie(client: httpx.Client) -> str:
     return client.cookies["gradio_portal_session"]
 
@@ -48,23 +41,19 @@ def session_cookie(client: httpx.Client) -> str:
 @pytest.fixture
 def secured(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
     """The ``portal`` fixture (alice, bob) plus an administrator, with an app mounted."""
-    portal.users.create(ADMIN, PASSWORD, display_name="Root", roles=("admin",))
+    portal.accounts.create(ADMIN, PASSWORD, display_name="Root", roles=("admin",))
     portal.mount(build_files_app(), MOUNT)
     return serve(portal.app)
 
 
 @pytest.fixture
 def signed_in(
-    secured: LiveServer, client_for: Callable[[LiveServer], httpx.Client]
+    secured: LiveServer, signed_in_client: Callable[..., httpx.Client]
 ) -> Callable[..., httpx.Client]:
     """``signed_in("alice")``: a new client, signed in through the login form."""
 
     def sign_in(username: str, *, user_agent: str | None = None) -> httpx.Client:
-        client = client_for(secured)
-        if user_agent is not None:
-            client.headers["user-agent"] = user_agent
-        response = login(client, username, PASSWORD)
-        assert response.status_code == 303, response.text[:300]
-        return client
+        headers = {} if user_agent is None else {"user-agent": user_agent}
+        return signed_in_client(secured, username, PASSWORD, headers=headers)
 
     return sign_in

@@ -145,7 +145,7 @@ def test_password_guessing_through_the_change_form_is_throttled(
     client_for: Callable[[LiveServer], httpx.Client],
 ) -> None:
     portal = Portal(settings=make_settings(login_attempts_per_account="3/minute"))  # type: ignore[arg-type]
-    portal.users.create("alice", PASSWORD)
+    portal.accounts.create("alice", PASSWORD)
     client = client_for(serve(portal.app))
     assert login(client, "alice", PASSWORD).status_code == 303
     statuses = [change_password(client, f"guess {i}", NEW_PASSWORD).status_code for i in range(4)]
@@ -167,7 +167,7 @@ def test_non_administrators_get_403(signed_in: Callable[..., httpx.Client], port
     alice = signed_in("alice")
     assert alice.get("/admin/users").status_code == 403
     token = csrf_token(alice.get("/account/sessions"))
-    bob = portal.users.get("bob")
+    bob = portal.accounts.get("bob")
     assert bob is not None
     for path, data in (
         ("/admin/users", {"username": "mallory", "password": PASSWORD}),
@@ -175,8 +175,8 @@ def test_non_administrators_get_403(signed_in: Callable[..., httpx.Client], port
         (f"/admin/users/{bob.user.id}/password", {"password": "pwned by alice"}),
     ):
         assert alice.post(path, data={**data, "csrf_token": token}).status_code == 403
-    assert portal.users.get("mallory") is None
-    assert portal.users.get("bob") == bob
+    assert portal.accounts.get("mallory") is None
+    assert portal.accounts.get("bob") == bob
 
 
 def test_admin_adds_disables_enables_and_resets(
@@ -196,7 +196,7 @@ def test_admin_adds_disables_enables_and_resets(
         },
     )
     assert added.status_code == 303
-    dave = portal.users.get("dave")
+    dave = portal.accounts.get("dave")
     assert dave is not None and dave.is_active and dave.user.roles == ()
 
     dave_client = signed_in("dave")
@@ -233,12 +233,12 @@ def test_admin_form_mistakes_are_reported_not_applied(
         "/admin/users", data={"username": "Alice", "password": PASSWORD, "csrf_token": token}
     )
     assert duplicate.status_code == 400 and "already exists" in duplicate.text
-    me = portal.users.get(ADMIN)
+    me = portal.accounts.get(ADMIN)
     assert me is not None
     own = admin.post(f"/admin/users/{me.user.id}/disable", data={"csrf_token": token})
     assert own.status_code == 400
     assert admin.post("/admin/users/999999/disable", data={"csrf_token": token}).status_code == 404
-    assert portal.users.get(ADMIN) == me
+    assert portal.accounts.get(ADMIN) == me
 
 
 def test_a_demoted_administrator_loses_access_at_once(
@@ -246,5 +246,5 @@ def test_a_demoted_administrator_loses_access_at_once(
 ) -> None:
     admin = signed_in(ADMIN)
     assert admin.get("/admin/users").status_code == 200
-    portal.users.set_roles(ADMIN, ())
+    portal.accounts.set_roles(ADMIN, ())
     assert admin.get("/admin/users").status_code == 403

@@ -12,7 +12,7 @@ import httpx
 from tests.conftest import PASSWORD
 
 from gradio_portal import Portal, PortalSettings
-from gradio_portal.testing import LiveServer, login
+from gradio_portal.testing import LiveServer, csrf_token, login
 
 
 def flags(response: httpx.Response, name: str) -> set[str]:
@@ -23,7 +23,7 @@ def flags(response: httpx.Response, name: str) -> set[str]:
 def sign_in(server: LiveServer, **headers: str) -> tuple[httpx.Client, httpx.Response]:
     client = httpx.Client(base_url=server.url, headers=headers)
     page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    token = csrf_token(page)
     # Sent by hand: httpx, like a browser, keeps a Secure cookie off plain http, and behind a
     # TLS proxy the browser's side is https.
     nonce = page.cookies["gradio_portal_csrf"]
@@ -51,7 +51,7 @@ def test_cookie_secure_setting_forces_the_secure_flag(
     make_settings: Callable[..., PortalSettings], serve: Callable[[Any], LiveServer]
 ) -> None:
     portal = Portal(settings=make_settings(cookie_secure=True))
-    portal.users.create("alice", PASSWORD)
+    portal.accounts.create("alice", PASSWORD)
     server = serve(portal.app)
     page = httpx.get(f"{server.url}/login")
     assert {"secure", "httponly", "samesite=lax"} <= flags(page, "gradio_portal_csrf")
@@ -64,7 +64,7 @@ def test_https_behind_a_trusted_proxy_sets_secure(
     make_settings: Callable[..., PortalSettings],
 ) -> None:
     portal = Portal(settings=make_settings())
-    portal.users.create("alice", PASSWORD)
+    portal.accounts.create("alice", PASSWORD)
     # uvicorn as `gradio-portal serve` runs it: proxy headers trusted from 127.0.0.1 only.
     with LiveServer(portal.app, proxy_headers=True, forwarded_allow_ips="127.0.0.1") as server:
         client, answer = sign_in(server, **{"x-forwarded-proto": "https"})

@@ -38,7 +38,7 @@ class World:
 
 def make_world(portal: Portal, sign_in: Callable[[str], httpx.Client]) -> World:
     admin = sign_in(ADMIN)
-    bob = portal.users.get("bob")
+    bob = portal.accounts.get("bob")
     assert bob is not None
     return World(
         portal=portal,
@@ -55,7 +55,7 @@ def shared_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # Refused posts change nothing, so the forged-post matrix can share one portal.
     portal = Portal(settings=PortalSettings(data_dir=tmp_path_factory.mktemp("csrf")))
     for name, roles in (("alice", ()), ("bob", ()), (ADMIN, ("admin",))):
-        portal.users.create(name, PASSWORD, roles=roles)
+        portal.accounts.create(name, PASSWORD, roles=roles)
     portal.mount(build_files_app(), MOUNT)
     with LiveServer(portal.app) as server:
         clients: list[httpx.Client] = []
@@ -83,7 +83,7 @@ def other_key(w: World) -> str:
 
 
 def bob_active(w: World) -> bool:
-    account = w.portal.users.get("bob")
+    account = w.portal.accounts.get("bob")
     return account is not None and account.is_active
 
 
@@ -120,7 +120,7 @@ FORMS = {
     "admin-add": Form(
         lambda w: "/admin/users",
         lambda w: {"username": "mallory", "password": PASSWORD, "admin": "1"},
-        lambda w: w.portal.users.get("mallory") is None,
+        lambda w: w.portal.accounts.get("mallory") is None,
     ),
     "admin-disable": Form(
         lambda w: f"/admin/users/{w.bob_id}/disable",
@@ -131,7 +131,7 @@ FORMS = {
         lambda w: f"/admin/users/{w.bob_id}/enable",
         lambda w: {},
         lambda w: not bob_active(w),
-        prepare=lambda w: w.portal.users.set_active("bob", False),
+        prepare=lambda w: w.portal.accounts.set_active("bob", False),
     ),
     "admin-password": Form(
         lambda w: f"/admin/users/{w.bob_id}/password",
@@ -158,7 +158,7 @@ def test_every_form_refuses_forged_posts(shared_world: World, form: str, attack:
     answer = w.admin.post(spec.path(w), data={**spec.fields(w), **token_field}, headers=headers)
     assert answer.status_code == 403
     assert spec.unchanged(w)
-    w.portal.users.set_active("bob", True)
+    w.portal.accounts.set_active("bob", True)
 
 
 @pytest.mark.parametrize("form", list(FORMS))

@@ -25,10 +25,10 @@ from tests.security.conftest import ADMIN, MOUNT, build_files_app, csrf_token
 from tests.support.oidc_provider import OidcProvider
 
 from gradio_portal import Portal, PortalSettings
-from gradio_portal.guard import STATIC_PREFIXES
+from gradio_portal.compat.routes import STATIC_PREFIXES
 from gradio_portal.sessions import SessionManager, SQLSessionStore
 from gradio_portal.sessions.base import new_token
-from gradio_portal.sessions.middleware import read_cookie
+from gradio_portal.sessions.cookies import read_cookie
 from gradio_portal.storage import Database, upgrade
 from gradio_portal.testing import LiveServer, login
 
@@ -55,8 +55,8 @@ class Target:
                 login_attempts_per_address="100000/minute",
             )
         )
-        self.portal.users.create(ADMIN, PASSWORD, roles=("admin",))
-        self.portal.users.create("alice", PASSWORD)
+        self.portal.accounts.create(ADMIN, PASSWORD, roles=("admin",))
+        self.portal.accounts.create("alice", PASSWORD)
         self.portal.mount(build_files_app(), MOUNT)
         self.server = LiveServer(self.portal.app).start()
         with httpx.Client(base_url=self.server.url) as client:

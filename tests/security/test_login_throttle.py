@@ -41,8 +41,8 @@ def clients() -> Iterator[Callable[..., httpx.Client]]:
 
 def throttled_portal(make_settings: Callable[..., PortalSettings], **limits: Any) -> Portal:
     portal = Portal(settings=make_settings(**limits))
-    portal.users.create("alice", PASSWORD)
-    portal.users.create("bob", PASSWORD)
+    portal.accounts.create("alice", PASSWORD)
+    portal.accounts.create("bob", PASSWORD)
     return portal
 
 
@@ -134,7 +134,7 @@ def test_two_processes_share_the_count_through_redis(
         login_attempts_per_address="100/minute",
     )
     first = Portal(settings=settings)
-    first.users.create("alice", PASSWORD)
+    first.accounts.create("alice", PASSWORD)
     second = Portal(settings=settings)  # another process: same database, same Redis
     servers = [serve(first.app), serve(second.app)]
     for i in range(4):
@@ -152,7 +152,7 @@ def test_the_throttle_is_process_local_without_redis(
     # The contrast that makes the Redis test meaningful: each process saw only 2 failures.
     settings = make_settings(login_attempts_per_account="4/minute")
     first = Portal(settings=settings)
-    first.users.create("alice", PASSWORD)
+    first.accounts.create("alice", PASSWORD)
     second = Portal(settings=settings)
     servers = [serve(first.app), serve(second.app)]
     for i in range(4):
@@ -165,9 +165,9 @@ def test_unknown_user_and_wrong_password_answers_are_byte_identical(
 ) -> None:
     client = clients(secured)  # one client: one CSRF nonce, so even the token is the same
     unknown = login(client, "zed", PASSWORD)
-    portal.users.create("zed", "zed's real password")
+    portal.accounts.create("zed", "zed's real password")
     wrong = login(client, "zed", PASSWORD)
-    portal.users.set_active("zed", False)
+    portal.accounts.set_active("zed", False)
     disabled = login(client, "zed", "zed's real password")
     assert unknown.status_code == wrong.status_code == disabled.status_code == 401
     assert unknown.content == wrong.content == disabled.content

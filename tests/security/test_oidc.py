@@ -50,7 +50,7 @@ def sso(
             **overrides,
         )
         portal = Portal(settings=settings)
-        portal.users.create("alice", PASSWORD, display_name="Alice (password)")
+        portal.accounts.create("alice", PASSWORD, display_name="Alice (password)")
         portal.mount(build_files_app(), MOUNT)
         return portal, serve(portal.app)
 
@@ -109,12 +109,12 @@ def test_the_flow_signs_in_a_new_sso_only_user(
     assert answer.status_code == 303 and answer.headers["location"] == "/app/?c=1"
     assert client.get(MOUNT + "/config").status_code == 200
     assert "gradio_portal_oidc" not in client.cookies  # one-shot
-    carol = portal.users.get("carol")
+    carol = portal.accounts.get("carol")
     assert carol is not None and not carol.has_password and carol.user.display_name == "Carol"
     # The same identity later: the same user, not a new one.
     again = client_for(server)
     assert sign_in(again, provider, CAROL_AT_IDP.sub).status_code == 303
-    assert [a.user.username for a in portal.users.list()] == ["alice", "carol"]
+    assert [a.user.username for a in portal.accounts.list()] == ["alice", "carol"]
 
 
 def test_pkce_s256_state_and_nonce_are_used(
@@ -143,7 +143,7 @@ def test_an_existing_account_is_never_taken_over_by_matching_claims(
     assert sign_in(client, provider, ALICE_AT_IDP.sub).status_code == 303
     sessions = client.get("/account/sessions").text
     assert "alice-2" in sessions and "Alice (SSO)" in sessions
-    password_alice = portal.users.get("alice")
+    password_alice = portal.accounts.get("alice")
     assert password_alice is not None and password_alice.user.display_name == "Alice (password)"
 
 
@@ -287,7 +287,7 @@ def test_a_disabled_sso_user_is_refused(
 ) -> None:
     portal, server = portal_and_server
     assert sign_in(client_for(server), provider, CAROL_AT_IDP.sub).status_code == 303
-    portal.users.set_active("carol", False)
+    portal.accounts.set_active("carol", False)
     client = client_for(server)
     assert refused(sign_in(client, provider, CAROL_AT_IDP.sub), client, status=403)
 
@@ -300,8 +300,8 @@ def test_without_auto_creation_only_linked_identities_sign_in(
     portal, server = sso(oidc_create_users=False)
     client = client_for(server)
     assert refused(sign_in(client, provider, ALICE_AT_IDP.sub), client, status=403)
-    assert [a.user.username for a in portal.users.list()] == ["alice"]
-    alice = portal.users.get("alice")
+    assert [a.user.username for a in portal.accounts.list()] == ["alice"]
+    alice = portal.accounts.get("alice")
     assert alice is not None and portal.oidc is not None
     portal.oidc.identities.link(alice.user.id, provider.issuer, ALICE_AT_IDP.sub)
     assert sign_in(client, provider, ALICE_AT_IDP.sub).status_code == 303

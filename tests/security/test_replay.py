@@ -107,7 +107,7 @@ def test_a_disabled_user_cannot_sign_back_in(
 ) -> None:
     victim = signed_in("alice")
     end_by_disable(victim, signed_in)
-    account = portal.users.get("alice")
+    account = portal.accounts.get("alice")
     assert account is not None and not account.is_active
     with httpx.Client(base_url=secured.url) as client:
         assert login(client, "alice", PASSWORD).status_code == 401

@@ -16,10 +16,10 @@ from tests.conftest import PASSWORD
 from tests.security.conftest import MOUNT, build_files_app
 
 from gradio_portal import Portal
-from gradio_portal.auth.uploads import UploadOwners
-from gradio_portal.auth.users import UserService
+from gradio_portal.mounts.uploads import UploadOwners
 from gradio_portal.storage import Database, upgrade
 from gradio_portal.testing import GradioEvents, LiveServer, login
+from gradio_portal.users.accounts import Accounts
 
 
 def upload(client: httpx.Client, content: bytes, name: str = "secret.txt") -> str:
@@ -134,7 +134,7 @@ def test_ownership_records_on_postgresql(postgres_url: str) -> None:
     # The insert is dialect-specific (ON CONFLICT DO NOTHING): prove it on PostgreSQL too.
     upgrade(postgres_url)
     database = Database(postgres_url)
-    users = UserService(database)
+    users = Accounts(database)
     owner = users.create(f"owner-{secrets.token_hex(4)}", None)
     other = users.create(f"other-{secrets.token_hex(4)}", None)
     owners = UploadOwners(database)

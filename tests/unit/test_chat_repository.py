@@ -12,7 +12,7 @@ from sqlalchemy import select
 from gradio_portal.chat.repository import MAX_TITLE_CHARS, ConversationRepository
 from gradio_portal.chat.service import clean_message, title_from
 from gradio_portal.storage import Database, upgrade
-from gradio_portal.storage.models import Conversation, Message, User
+from gradio_portal.storage.models import AccountRow, Conversation, Message
 
 TURN = {"title": "t", "context_chars": 10_000, "recent_limit": 100}
 
@@ -24,7 +24,10 @@ def database(tmp_path: Path) -> Database:
     database = Database(url)
     with database.session() as session:
         session.add_all(
-            [User(username=name, display_name=name, password_hash=None) for name in ("a", "b")]
+            [
+                AccountRow(username=name, display_name=name, password_hash=None)
+                for name in ("a", "b")
+            ]
         )
     return database
 

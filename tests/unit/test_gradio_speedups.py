@@ -13,8 +13,9 @@ import gradio.component_meta
 import pytest
 from gradio.state_holder import SessionState
 
-from gradio_portal import _gradio_speedups
+from gradio_portal import Portal
 from gradio_portal.chat.ui import build_chat_blocks
+from gradio_portal.compat import speedups as _gradio_speedups
 
 
 @pytest.fixture
@@ -67,9 +68,7 @@ def _after_event(demo: gr.Blocks) -> tuple[list[object], dict[int, object]]:
     return asyncio.run(run()), state.config_values
 
 
-def test_the_speedups_are_applied_once_the_portal_is_imported() -> None:
-    import gradio_portal  # noqa: F401
-
+def test_the_speedups_are_applied_once_a_portal_is_created(portal: Portal) -> None:
     assert _gradio_speedups.applied()
     assert isinstance(gradio.blocks.inspect, _gradio_speedups.CachingInspect)
     assert isinstance(gradio.component_meta.inspect, _gradio_speedups.CachingInspect)

@@ -15,7 +15,7 @@ from gradio_portal.sessions import SessionManager, SessionStore, SQLSessionStore
 from gradio_portal.sessions.base import hash_token
 from gradio_portal.sessions.redis import RedisSessionStore
 from gradio_portal.storage import Database, upgrade
-from gradio_portal.storage.models import User as UserRow
+from gradio_portal.storage.models import AccountRow
 
 ALICE = User(id=1, username="alice", display_name="Alice", roles=("admin",))
 BOB = User(id=2, username="bob", display_name="Bob")
@@ -30,7 +30,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SessionSto
         with database.session() as session:
             for user in (ALICE, BOB):
                 session.add(
-                    UserRow(
+                    AccountRow(
                         id=user.id,
                         username=user.username,
                         display_name=user.display_name,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
@@ -29,10 +28,8 @@ from gradio_portal.auth.forms import (
     refused,
     sign_in_first,
 )
+from gradio_portal.auth.services import AuthServices
 from gradio_portal.sessions import SessionRecord
-
-if TYPE_CHECKING:
-    from gradio_portal.portal import Portal
 
 __all__ = ["SESSIONS_PATH", "build_account_router"]
 
@@ -46,14 +43,14 @@ _NOTICES = {
 }
 
 
-def build_account_router(portal: Portal) -> APIRouter:
+def build_account_router(services: AuthServices) -> APIRouter:
     router = APIRouter(tags=["account"], default_response_class=HTMLResponse)
-    pages = portal.pages
+    pages = services.pages
 
     def live(records: list[SessionRecord]) -> list[SessionRecord]:
         # Expired sessions linger in the store until someone presents them; hide them.
         now = time.time()
-        manager = portal.sessions
+        manager = services.sessions
         return [
             r
             for r in records
@@ -63,18 +60,20 @@ def build_account_router(portal: Portal) -> APIRouter:
 
     @router.get(SESSIONS_PATH, responses=FORM_RESPONSES)
     async def sessions_page(request: Request, done: str = "") -> Response:
-        found = await account_of(portal, request)
+        found = await account_of(services, request)
         if found is None:
-            return sign_in_first(portal, request)
+            return sign_in_first(services, request)
         active, account = found
-        records = live(await run_in_threadpool(portal.sessions.store.list_for_user, active.user.id))
+        records = live(
+            await run_in_threadpool(services.sessions.store.list_for_user, active.user.id)
+        )
         return pages.render(
             "account_sessions.html",
             title="Your sessions",
             user=account.user,
             notice=_NOTICES.get(done, ""),
             has_password=account.has_password,
-            csrf_token=form_token(portal, active),
+            csrf_token=form_token(services, active),
             sessions=[
                 {
                     "key": r.key,
@@ -91,13 +90,13 @@ def build_account_router(portal: Portal) -> APIRouter:
 
     @router.post(SESSIONS_PATH + "/revoke", responses=FORM_RESPONSES)
     async def revoke(request: Request, key: FormField = "", csrf_token: FormField = "") -> Response:
-        found = await account_of(portal, request)
+        found = await account_of(services, request)
         if found is None:
-            return sign_in_first(portal, request)
+            return sign_in_first(services, request)
         active, _ = found
-        if not genuine_post(portal, request, active, csrf_token):
-            return refused(portal, SESSIONS_PATH)
-        mine = await run_in_threadpool(portal.sessions.store.list_for_user, active.user.id)
+        if not genuine_post(services, request, active, csrf_token):
+            return refused(services, SESSIONS_PATH)
+        mine = await run_in_threadpool(services.sessions.store.list_for_user, active.user.id)
         # Scoped to the user: a key of someone else's session is "not found", not revoked.
         if key not in {r.key for r in mine}:
             return pages.message(
@@ -107,21 +106,24 @@ def build_account_router(portal: Portal) -> APIRouter:
                 link=SESSIONS_PATH,
                 link_text="Your sessions",
             )
-        await run_in_threadpool(portal.sessions.store.delete, key)
         if key == active.key:
-            return _signed_out(portal, request)
+            response = RedirectResponse(services.login_path, status_code=303)
+            await services.sign_in.end(active, response, everywhere=False)
+            return response
+        await run_in_threadpool(services.sessions.store.delete, key)
         return RedirectResponse(SESSIONS_PATH + "?done=revoked", status_code=303)
 
     @router.post(SESSIONS_PATH + "/end-all", responses=FORM_RESPONSES)
     async def end_all(request: Request, csrf_token: FormField = "") -> Response:
-        found = await account_of(portal, request)
+        found = await account_of(services, request)
         if found is None:
-            return sign_in_first(portal, request)
+            return sign_in_first(services, request)
         active, _ = found
-        if not genuine_post(portal, request, active, csrf_token):
-            return refused(portal, SESSIONS_PATH)
-        await run_in_threadpool(portal.sessions.end_all, active.user.id)
-        return _signed_out(portal, request)
+        if not genuine_post(services, request, active, csrf_token):
+            return refused(services, SESSIONS_PATH)
+        response = RedirectResponse(services.login_path, status_code=303)
+        await services.sign_in.end(active, response, everywhere=True)
+        return response
 
     def password_page(
         request: Request, *, csrf_token: str, error: str = "", status: int = 200
@@ -138,13 +140,13 @@ def build_account_router(portal: Portal) -> APIRouter:
 
     @router.get(PASSWORD_PATH, responses=FORM_RESPONSES)
     async def password_form(request: Request) -> Response:
-        found = await account_of(portal, request)
+        found = await account_of(services, request)
         if found is None:
-            return sign_in_first(portal, request)
+            return sign_in_first(services, request)
         active, account = found
         if not account.has_password:
-            return _sso_only(portal)
-        return password_page(request, csrf_token=form_token(portal, active))
+            return _sso_only(services)
+        return password_page(request, csrf_token=form_token(services, active))
 
     @router.post(PASSWORD_PATH, responses=FORM_RESPONSES)
     async def change_password(
@@ -154,20 +156,20 @@ def build_account_router(portal: Portal) -> APIRouter:
         confirm: FormField = "",
         csrf_token: FormField = "",
     ) -> Response:
-        found = await account_of(portal, request)
+        found = await account_of(services, request)
         if found is None:
-            return sign_in_first(portal, request)
+            return sign_in_first(services, request)
         active, account = found
-        if not genuine_post(portal, request, active, csrf_token):
-            return refused(portal, PASSWORD_PATH)
+        if not genuine_post(services, request, active, csrf_token):
+            return refused(services, PASSWORD_PATH)
         if not account.has_password:
-            return _sso_only(portal)
-        token = form_token(portal, active)
+            return _sso_only(services)
+        token = form_token(services, active)
         username = account.user.username
         address = request.client.host if request.client else "unknown"
         # A stolen session must not become a password-guessing oracle: same limits as login.
-        if not portal.throttle.allowed(username, address):
-            wait = portal.throttle.retry_after(username, address)
+        if not services.throttle.allowed(username, address):
+            wait = services.throttle.retry_after(username, address)
             response = password_page(
                 request,
                 csrf_token=token,
@@ -177,9 +179,9 @@ def build_account_router(portal: Portal) -> APIRouter:
             response.headers["retry-after"] = str(wait)
             return response
         try:
-            await run_in_threadpool(portal.users.authenticate, username, current_password)
+            await run_in_threadpool(services.accounts.authenticate, username, current_password)
         except AuthenticationError:
-            portal.throttle.failed(username, address)
+            services.throttle.failed(username, address)
             return password_page(
                 request, csrf_token=token, status=400, error="The current password is wrong."
             )
@@ -188,28 +190,22 @@ def build_account_router(portal: Portal) -> APIRouter:
                 request, csrf_token=token, status=400, error="The two new passwords differ."
             )
         try:
-            user = await run_in_threadpool(portal.users.set_password, username, new_password)
+            user = await run_in_threadpool(services.accounts.set_password, username, new_password)
         except UserError as exc:
             return password_page(
                 request, csrf_token=token, status=400, error=str(exc).capitalize() + "."
             )
-        await run_in_threadpool(lambda: portal.sessions.end_all(user.id, keep=active.token))
+        await run_in_threadpool(lambda: services.sessions.end_all(user.id, keep=active.token))
         response = RedirectResponse(SESSIONS_PATH + "?done=password", status_code=303)
         # A new session id for this device too: the old cookie stops working everywhere.
-        await portal.start_session(request, response, user)
+        await services.sign_in.start(request, response, user)
         return response
 
     return router
 
 
-def _signed_out(portal: Portal, request: Request) -> Response:
-    response = RedirectResponse(portal.settings.login_path, status_code=303)
-    portal.clear_session_cookie(response, request)
-    return response
-
-
-def _sso_only(portal: Portal) -> Response:
-    return portal.pages.message(
+def _sso_only(services: AuthServices) -> Response:
+    return services.pages.message(
         "No password to change",
         "This account signs in through single sign-on; change the password there.",
         status=400,

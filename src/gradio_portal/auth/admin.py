@@ -8,7 +8,7 @@ Non-administrators get 403; anonymous visitors are sent to sign in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
@@ -24,11 +24,9 @@ from gradio_portal.auth.forms import (
     refused,
     sign_in_first,
 )
+from gradio_portal.auth.services import AuthServices
 from gradio_portal.sessions import ActiveSession
-
-if TYPE_CHECKING:
-    from gradio_portal.auth.users import Account
-    from gradio_portal.portal import Portal
+from gradio_portal.users import Account
 
 __all__ = ["ADMIN_USERS_PATH", "build_admin_router"]
 
@@ -45,14 +43,14 @@ _NOTICES = {
 }
 
 
-def build_admin_router(portal: Portal) -> APIRouter:
+def build_admin_router(services: AuthServices) -> APIRouter:
     router = APIRouter(tags=["admin"], default_response_class=HTMLResponse)
-    pages = portal.pages
+    pages = services.pages
 
     async def administrator(request: Request) -> tuple[ActiveSession, Account] | Response:
-        found = await account_of(portal, request)
+        found = await account_of(services, request)
         if found is None:
-            return sign_in_first(portal, request)
+            return sign_in_first(services, request)
         if not found[1].user.is_admin:
             return pages.message(
                 "Administrators only",
@@ -72,14 +70,14 @@ def build_admin_router(portal: Portal) -> APIRouter:
         form: dict[str, str] | None = None,
         status: int = 200,
     ) -> Response:
-        accounts = await run_in_threadpool(portal.users.list)
+        accounts = await run_in_threadpool(services.accounts.list)
         return pages.render(
             "admin_users.html",
             status=status,
             title="Users",
             accounts=accounts,
             me=active.user.id,
-            csrf_token=form_token(portal, active),
+            csrf_token=form_token(services, active),
             notice=notice,
             error=error,
             form=form or {},
@@ -91,8 +89,8 @@ def build_admin_router(portal: Portal) -> APIRouter:
         if isinstance(caller, Response):
             return caller
         active, _ = caller
-        if not genuine_post(portal, request, active, token):
-            return refused(portal, ADMIN_USERS_PATH)
+        if not genuine_post(services, request, active, token):
+            return refused(services, ADMIN_USERS_PATH)
         return active
 
     def done(what: str) -> Response:
@@ -119,7 +117,7 @@ def build_admin_router(portal: Portal) -> APIRouter:
             return active
         try:
             await run_in_threadpool(
-                lambda: portal.users.create(
+                lambda: services.accounts.create(
                     username,
                     password,
                     display_name=display_name or None,
@@ -137,7 +135,7 @@ def build_admin_router(portal: Portal) -> APIRouter:
         return done("created")
 
     async def target(request: Request, active: ActiveSession, user_id: int) -> Account | Response:
-        account = await run_in_threadpool(portal.users.get_by_id, user_id)
+        account = await run_in_threadpool(services.accounts.get_by_id, user_id)
         if account is None:
             return await users_page(request, active, error="No such user.", status=404)
         if account.user.id == active.user.id:
@@ -160,8 +158,8 @@ def build_admin_router(portal: Portal) -> APIRouter:
         account = await target(request, active, user_id)
         if isinstance(account, Response):
             return account
-        await run_in_threadpool(portal.users.set_active, account.user.username, False)
-        await run_in_threadpool(portal.sessions.end_all, account.user.id)
+        await run_in_threadpool(services.accounts.set_active, account.user.username, False)
+        await run_in_threadpool(services.sessions.end_all, account.user.id)
         return done("disabled")
 
     @router.post(ADMIN_USERS_PATH + "/{user_id}/enable", responses=FORM_RESPONSES)
@@ -174,7 +172,7 @@ def build_admin_router(portal: Portal) -> APIRouter:
         account = await target(request, active, user_id)
         if isinstance(account, Response):
             return account
-        await run_in_threadpool(portal.users.set_active, account.user.username, True)
+        await run_in_threadpool(services.accounts.set_active, account.user.username, True)
         return done("enabled")
 
     @router.post(ADMIN_USERS_PATH + "/{user_id}/password", responses=FORM_RESPONSES)
@@ -188,10 +186,10 @@ def build_admin_router(portal: Portal) -> APIRouter:
         if isinstance(account, Response):
             return account
         try:
-            await run_in_threadpool(portal.users.set_password, account.user.username, password)
+            await run_in_threadpool(services.accounts.set_password, account.user.username, password)
         except UserError as exc:
             return await users_page(request, active, error=str(exc).capitalize() + ".", status=400)
-        await run_in_threadpool(portal.sessions.end_all, account.user.id)
+        await run_in_threadpool(services.sessions.end_all, account.user.id)
         return done("password")
 
     return router

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 
 from starlette.requests import Request
 
-__all__ = ["CSRF_COOKIE", "CsrfProtection"]
+__all__ = ["CSRF_COOKIE", "CsrfProtection", "same_origin"]
 
 CSRF_COOKIE = "gradio_portal_csrf"
 
@@ -39,15 +40,19 @@ class CsrfProtection:
 
     @staticmethod
     def same_origin(request: Request) -> bool:
-        """False when the browser says the form came from another site.
+        """False when the browser says the form came from another site (see :func:`same_origin`)."""
+        return same_origin(request.headers)
 
-        Browsers send Origin on every cross-site POST; a request without it (an old
-        client, a script) is judged by the token alone.
-        """
-        origin = request.headers.get("origin")
-        if origin is None:
-            return True
-        if origin == "null":
-            return False
-        host = request.headers.get("host", "")
-        return origin.split("://", 1)[-1] == host
+
+def same_origin(headers: Mapping[str, str]) -> bool:
+    """False when ``Origin`` names another origin than ``Host``, or is ``null``; True when absent.
+
+    Browsers send Origin on every cross-site POST; a request without it (an old client, a
+    script) is judged by its token or session alone.
+    """
+    origin = headers.get("origin")
+    if origin is None:
+        return True
+    if origin == "null" or "://" not in origin:
+        return False
+    return origin.split("://", 1)[1] == headers.get("host", "")

@@ -7,19 +7,17 @@ that a new form cannot forget one of them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Form, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from gradio_portal.navigation.urls import login_url, path_with_query, safe_redirect_target
+from gradio_portal.auth.services import AuthServices
+from gradio_portal.navigation.urls import login_url, path_with_query
 from gradio_portal.sessions import ActiveSession
 from gradio_portal.sessions.middleware import active_session
-
-if TYPE_CHECKING:
-    from gradio_portal.auth.users import Account
-    from gradio_portal.portal import Portal
+from gradio_portal.users import Account
 
 __all__ = [
     "FORM_RESPONSES",
@@ -27,7 +25,6 @@ __all__ = [
     "account_of",
     "form_token",
     "genuine_post",
-    "landing_page",
     "refused",
     "sign_in_first",
 ]
@@ -47,18 +44,22 @@ FORM_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def form_token(portal: Portal, active: ActiveSession) -> str:
+def form_token(services: AuthServices, active: ActiveSession) -> str:
     """The CSRF token that forms shown to this session must post back."""
-    return portal.csrf.token_for("session:" + active.key)
+    return services.csrf.token_for("session:" + active.key)
 
 
-def genuine_post(portal: Portal, request: Request, active: ActiveSession, token: str) -> bool:
+def genuine_post(
+    services: AuthServices, request: Request, active: ActiveSession, token: str
+) -> bool:
     """True for a post from the portal's own page in this session (Origin and CSRF token)."""
-    return portal.csrf.same_origin(request) and portal.csrf.valid("session:" + active.key, token)
+    return services.csrf.same_origin(request) and services.csrf.valid(
+        "session:" + active.key, token
+    )
 
 
-def refused(portal: Portal, back: str) -> Response:
-    return portal.pages.message(
+def refused(services: AuthServices, back: str) -> Response:
+    return services.pages.message(
         "Not done",
         "This form expired or came from another site. Open the page again and retry.",
         status=403,
@@ -67,23 +68,25 @@ def refused(portal: Portal, back: str) -> Response:
     )
 
 
-def sign_in_first(portal: Portal, request: Request) -> Response:
+def sign_in_first(services: AuthServices, request: Request) -> Response:
     """Anonymous visitors: a page load goes to the login page, anything else gets 401."""
     if request.method in ("GET", "HEAD"):
         page = path_with_query(request.url.path, request.url.query)
         return RedirectResponse(
-            login_url(page, login_path=portal.settings.login_path), status_code=303
+            login_url(page, login_path=services.settings.login_path), status_code=303
         )
-    return portal.pages.message(
+    return services.pages.message(
         "Signed out",
         "Your session ended. Sign in and try again.",
         status=401,
-        link=portal.settings.login_path,
+        link=services.settings.login_path,
         link_text="Sign in",
     )
 
 
-async def account_of(portal: Portal, request: Request) -> tuple[ActiveSession, Account] | None:
+async def account_of(
+    services: AuthServices, request: Request
+) -> tuple[ActiveSession, Account] | None:
     """The session and the *current* account (not the login-time snapshot), or None.
 
     Roles and the disabled flag are read from the database on each call, so a demoted or
@@ -92,17 +95,7 @@ async def account_of(portal: Portal, request: Request) -> tuple[ActiveSession, A
     active = active_session(request)
     if active is None:
         return None
-    account = await run_in_threadpool(portal.users.get_by_id, active.user.id)
+    account = await run_in_threadpool(services.accounts.get_by_id, active.user.id)
     if account is None or not account.is_active:
         return None
     return active, account
-
-
-def landing_page(portal: Portal, value: str | None) -> str:
-    """Where to go after signing in: ``value`` when it is a safe target, else the home page."""
-    target = safe_redirect_target(value, default=portal.home_path)
-    # Never bounce back into the login pages themselves.
-    path = target.split("?")[0]
-    if path in (portal.settings.login_path, "/logout") or path.startswith("/login/"):
-        return portal.home_path
-    return target

@@ -25,7 +25,7 @@ import hmac
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from authlib.common.errors import AuthlibBaseError
@@ -36,12 +36,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from gradio_portal._errors import ConfigurationError
-from gradio_portal.auth.forms import FORM_RESPONSES, landing_page
-from gradio_portal.auth.identities import SsoIdentities
-from gradio_portal.sessions.middleware import read_cookie
-
-if TYPE_CHECKING:
-    from gradio_portal.portal import Portal
+from gradio_portal.auth.forms import FORM_RESPONSES
+from gradio_portal.auth.services import AuthServices
+from gradio_portal.sessions.cookies import read_cookie
+from gradio_portal.users.sso import SsoIdentities
 
 __all__ = ["OIDC_CALLBACK_PATH", "OIDC_LOGIN_PATH", "OidcLogin"]
 
@@ -93,15 +91,17 @@ class OidcLogin:
     """The OIDC client of a portal, and its two routes (see the module docstring)."""
 
     @classmethod
-    def configured(cls, portal: Portal, secret: str) -> OidcLogin | None:
+    def configured(
+        cls, services: AuthServices, identities: SsoIdentities, secret: str
+    ) -> OidcLogin | None:
         """The client when the settings ask for single sign-on, else None."""
-        settings = portal.settings
+        settings = services.settings
         if not settings.oidc_issuer and not settings.oidc_client_id:
             return None
-        return cls(portal, secret)
+        return cls(services, identities, secret)
 
-    def __init__(self, portal: Portal, secret: str) -> None:
-        settings = portal.settings
+    def __init__(self, services: AuthServices, identities: SsoIdentities, secret: str) -> None:
+        settings = services.settings
         if not settings.oidc_issuer or not settings.oidc_client_id:
             raise ConfigurationError(
                 "single sign-on needs GRADIO_PORTAL_OIDC_ISSUER and GRADIO_PORTAL_OIDC_CLIENT_ID"
@@ -110,10 +110,10 @@ class OidcLogin:
             raise ConfigurationError(
                 "GRADIO_PORTAL_OIDC_SCOPES must include 'openid' (no ID token otherwise)"
             )
-        self.portal = portal
+        self.services = services
         self.issuer = settings.oidc_issuer.rstrip("/")
         self.display_name = settings.oidc_display_name
-        self.identities = SsoIdentities(portal.database, portal.users)
+        self.identities = identities
         self._key = hashlib.sha256(b"oidc-flow:" + secret.encode()).digest()
         client_secret = settings.oidc_client_secret
         self.client: StarletteOAuth2App = OAuth().register(
@@ -153,7 +153,7 @@ class OidcLogin:
             log.warning("single sign-on unavailable: %s", exc)
             return self._failure(status=502, unavailable=True)
         response = RedirectResponse(flow["url"], status_code=303)
-        self.portal.set_cookie(
+        self.services.cookies.set(
             response,
             request,
             FLOW_COOKIE,
@@ -197,15 +197,17 @@ class OidcLogin:
                 claims["iss"],
                 str(claims["sub"]),
                 claims,
-                create=self.portal.settings.oidc_create_users,
+                create=self.services.settings.oidc_create_users,
             )
         )
         if user is None:
             log.info("single sign-on for an unlinked or disabled identity %r", claims["sub"])
             return self._failure(status=403, not_allowed=True)
-        response = RedirectResponse(landing_page(self.portal, str(flow["next"])), status_code=303)
-        response.delete_cookie(FLOW_COOKIE, path="/", httponly=True, samesite="lax")
-        await self.portal.start_session(request, response, user)
+        response = RedirectResponse(
+            self.services.landing.after_sign_in(str(flow["next"])), status_code=303
+        )
+        self.services.cookies.clear(response, FLOW_COOKIE)
+        await self.services.sign_in.start(request, response, user)
         return response
 
     # -- the protocol -----------------------------------------------------------------------
@@ -239,7 +241,7 @@ class OidcLogin:
         return dict(claims)
 
     def _redirect_uri(self, request: Request) -> str:
-        configured = self.portal.settings.oidc_redirect_uri
+        configured = self.services.settings.oidc_redirect_uri
         return configured or str(request.url_for("oidc_callback"))
 
     # -- the flow cookie --------------------------------------------------------------------
@@ -277,14 +279,14 @@ class OidcLogin:
             text = "This account may not sign in here. Ask an administrator."
         else:
             text = "Single sign-on did not complete. Start again from the sign-in page."
-        response = self.portal.pages.message(
+        response = self.services.pages.message(
             "Not signed in",
             text,
             status=status,
-            link=self.portal.settings.login_path,
+            link=self.services.settings.login_path,
             link_text="Sign in",
         )
-        response.delete_cookie(FLOW_COOKIE, path="/", httponly=True, samesite="lax")
+        self.services.cookies.clear(response, FLOW_COOKIE)
         return response
 
 

@@ -1,48 +1,74 @@
-"""One-time setup links that create the first administrator."""
+"""First run: a one-time link (``/setup?token=...``) creates the first administrator."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import time
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from sqlalchemy import delete, select
+from gradio_portal._errors import UserError
+from gradio_portal.auth.forms import FORM_RESPONSES, FormField
+from gradio_portal.auth.services import AuthServices
 
-from gradio_portal.storage.database import Database
-from gradio_portal.storage.models import SetupToken
-
-__all__ = ["SetupTokens"]
-
-SETUP_TOKEN_LIFETIME = 24 * 3600
+__all__ = ["build_setup_router"]
 
 
-class SetupTokens:
-    def __init__(self, database: Database) -> None:
-        self.database = database
+def build_setup_router(services: AuthServices) -> APIRouter:
+    """``GET|POST /setup``: the form that creates the first administrator and signs them in."""
+    router = APIRouter(
+        tags=["login"], default_response_class=HTMLResponse, responses=FORM_RESPONSES
+    )
+    pages = services.pages
 
-    def issue(self) -> str:
-        """A new token; only its hash is stored."""
-        token = secrets.token_urlsafe(32)
-        with self.database.session() as session:
-            session.add(
-                SetupToken(token_hash=_digest(token), expires_at=time.time() + SETUP_TOKEN_LIFETIME)
+    @router.get("/setup")
+    async def setup_form(request: Request, token: str = "") -> Response:
+        if not await run_in_threadpool(services.setup_tokens.allowed, token):
+            return _setup_gone(services)
+        return pages.render("setup.html", title="Set up", token=token, username="", error="")
+
+    @router.post("/setup")
+    async def setup(
+        request: Request,
+        token: FormField = "",
+        username: FormField = "",
+        password: FormField = "",
+        confirm: FormField = "",
+    ) -> Response:
+        if not await run_in_threadpool(services.setup_tokens.allowed, token):
+            return _setup_gone(services)
+
+        def again(error: str) -> Response:
+            return pages.render(
+                "setup.html",
+                status=400,
+                title="Set up",
+                token=token,
+                username=username[:64],
+                error=error,
             )
-        return token
 
-    def valid(self, token: str) -> bool:
-        if not token or len(token) > 128:
-            return False
-        with self.database.session() as session:
-            expires = session.scalar(
-                select(SetupToken.expires_at).where(SetupToken.token_hash == _digest(token))
+        if password != confirm:
+            return again("The two passwords differ.")
+        try:
+            user = await run_in_threadpool(
+                services.accounts.create, username, password, roles=("admin",)
             )
-        return expires is not None and expires > time.time()
+        except UserError as exc:
+            return again(str(exc).capitalize() + ".")
+        await run_in_threadpool(services.setup_tokens.clear)
+        response = RedirectResponse(services.landing.home, status_code=303)
+        await services.sign_in.start(request, response, user)
+        return response
 
-    def clear(self) -> None:
-        """Invalidate every outstanding token (after the administrator exists)."""
-        with self.database.session() as session:
-            session.execute(delete(SetupToken))
+    return router
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _setup_gone(services: AuthServices) -> Response:
+    return services.pages.message(
+        "Setup link not valid",
+        "This setup link was used already, has expired, or the portal has users. Sign in, or "
+        "ask an administrator (`gradio-portal users add NAME --admin --password-stdin`).",
+        status=404,
+        link=services.settings.login_path,
+        link_text="Sign in",
+    )

@@ -16,6 +16,7 @@ from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from gradio_portal._errors import SessionStoreError
+from gradio_portal.users import normalize_username
 
 __all__ = ["LoginThrottle"]
 
@@ -47,14 +48,14 @@ class LoginThrottle:
     def allowed(self, account: str, address: str) -> bool:
         """True when another attempt may be checked now (does not count one)."""
         with _unavailable():
-            return self._limiter.test(self._per_account, "account", account) and self._limiter.test(
-                self._per_address, "address", address
-            )
+            return self._limiter.test(
+                self._per_account, "account", _account_key(account)
+            ) and self._limiter.test(self._per_address, "address", address)
 
     def failed(self, account: str, address: str) -> None:
         """Count a failed attempt against both the account and the address."""
         with _unavailable():
-            self._limiter.hit(self._per_account, "account", account)
+            self._limiter.hit(self._per_account, "account", _account_key(account))
             self._limiter.hit(self._per_address, "address", address)
 
     def retry_after(self, account: str, address: str) -> int:
@@ -62,7 +63,7 @@ class LoginThrottle:
         resets = [time.time()]
         with _unavailable():
             for item, kind, key in (
-                (self._per_account, "account", account),
+                (self._per_account, "account", _account_key(account)),
                 (self._per_address, "address", address),
             ):
                 stats = self._limiter.get_window_stats(item, kind, key)
@@ -73,7 +74,13 @@ class LoginThrottle:
     def reset(self, account: str) -> None:
         """Forget an account's failures after a successful login."""
         with _unavailable():
-            self._limiter.clear(self._per_account, "account", account)
+            self._limiter.clear(self._per_account, "account", _account_key(account))
+
+
+def _account_key(account: str) -> str:
+    # The spelling sign-in resolves to one account (NFKC, case-folded): while "alice" is
+    # locked out, its full-width spelling (which signs in as alice) is too.
+    return normalize_username(account)[:256]
 
 
 @contextmanager

@@ -19,10 +19,11 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from gradio_portal import User
+from gradio_portal.auth.csrf import same_origin
 from gradio_portal.chat.markdown import conversation_markdown
 from gradio_portal.chat.repository import ConversationInfo, StoredMessage
 from gradio_portal.chat.service import ChatService
-from gradio_portal.identity import User
 from gradio_portal.sessions.middleware import active_session
 
 __all__ = [
@@ -33,8 +34,6 @@ __all__ = [
     "ConversationOut",
     "MessageOut",
     "build_chat_router",
-    "same_site_script",
-    "signed_in_user",
 ]
 
 API_PREFIX = "/api/conversations"
@@ -80,42 +79,39 @@ class ConversationDetail(ConversationOut):
     messages: list[MessageOut]
 
 
-def signed_in_user(request: Request, response: Response) -> User:
-    """The session's user (a FastAPI dependency); ``401`` without a session."""
-    active = active_session(request)
-    if active is None:
-        login_path = request.app.state.portal.settings.login_path
-        raise HTTPException(
-            401,
-            detail=f"Not signed in, or the session ended: sign in at {login_path} and retry.",
-            headers=_PRIVATE,
-        )
-    response.headers.update(_PRIVATE)
-    return active.user
+def build_chat_router(service: ChatService, *, login_path: str = "/login") -> APIRouter:
+    """The ``/api/conversations`` routes, answering from ``service`` for the session's user.
 
-
-CurrentUser = Annotated[User, Depends(signed_in_user)]
-
-
-def same_site_script(request: Request, _user: CurrentUser) -> None:
-    """Refuse a state change that a cross-site page could have sent (a FastAPI dependency).
-
-    Depends on the user so that an anonymous request gets ``401`` before ``403``.
+    ``login_path`` is named in the ``401`` answer to a request without a session.
     """
-    portal = request.app.state.portal
-    if not request.headers.get(CSRF_HEADER) or not portal.csrf.same_origin(request):
-        raise HTTPException(
-            403,
-            detail=(
-                f"Refused: send the header '{CSRF_HEADER}: XMLHttpRequest' from this site "
-                "(requests from other sites cannot delete conversations)."
-            ),
-        )
-
-
-def build_chat_router(service: ChatService) -> APIRouter:
-    """The ``/api/conversations`` routes, answering from ``service`` for the session's user."""
     router = APIRouter(prefix=API_PREFIX, tags=["conversations"])
+
+    def signed_in_user(request: Request, response: Response) -> User:
+        """The session's user (a FastAPI dependency); ``401`` without a session."""
+        active = active_session(request)
+        if active is None:
+            raise HTTPException(
+                401,
+                detail=f"Not signed in, or the session ended: sign in at {login_path} and retry.",
+                headers=_PRIVATE,
+            )
+        response.headers.update(_PRIVATE)
+        return active.user
+
+    def same_site_script(request: Request, _user: User = Depends(signed_in_user)) -> None:
+        """Refuse a state change that a cross-site page could have sent.
+
+        Depends on the user so that an anonymous request gets ``401`` before ``403``.
+        """
+        if not request.headers.get(CSRF_HEADER) or not same_origin(request.headers):
+            raise HTTPException(
+                403,
+                detail=(
+                    f"Refused: send the header '{CSRF_HEADER}: XMLHttpRequest' from this site "
+                    "(requests from other sites cannot delete conversations)."
+                ),
+            )
+
     missing: dict[int | str, dict[str, Any]] = {
         404: {"description": "No such conversation (or not yours)."}
     }
@@ -130,9 +126,9 @@ def build_chat_router(service: ChatService) -> APIRouter:
 
     @router.get("", response_model=ConversationList, summary="List your conversations")
     async def list_conversations(
-        user: CurrentUser,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+        user: User = Depends(signed_in_user),
     ) -> ConversationList:
         page = await service.conversations(user, limit=limit, offset=offset)
         return ConversationList(
@@ -149,7 +145,7 @@ def build_chat_router(service: ChatService) -> APIRouter:
         summary="Read a conversation with its messages",
     )
     async def read_conversation(
-        user: CurrentUser, conversation_id: ConversationId
+        conversation_id: ConversationId, user: User = Depends(signed_in_user)
     ) -> ConversationDetail:
         info, messages = await opened(user, conversation_id)
         return ConversationDetail(
@@ -162,7 +158,9 @@ def build_chat_router(service: ChatService) -> APIRouter:
         responses={**missing, 200: {"content": {"text/markdown": {}}}},
         summary="Download a conversation as Markdown",
     )
-    async def export_conversation(user: CurrentUser, conversation_id: ConversationId) -> Response:
+    async def export_conversation(
+        conversation_id: ConversationId, user: User = Depends(signed_in_user)
+    ) -> Response:
         info, messages = await opened(user, conversation_id)
         body = conversation_markdown(info, messages, author=user.display_name)
         return Response(
@@ -184,7 +182,9 @@ def build_chat_router(service: ChatService) -> APIRouter:
         dependencies=[Depends(same_site_script)],
         summary="Delete a conversation and its messages",
     )
-    async def delete_conversation(user: CurrentUser, conversation_id: ConversationId) -> Response:
+    async def delete_conversation(
+        conversation_id: ConversationId, user: User = Depends(signed_in_user)
+    ) -> Response:
         if not await service.delete(user, conversation_id):
             raise HTTPException(404, detail="No such conversation.")
         return Response(status_code=204, headers=_PRIVATE)

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 
+from gradio_portal import Portal, PortalSettings
 from gradio_portal.chat.api import build_chat_router
 from gradio_portal.chat.backends import ChatBackend, build_backend
 from gradio_portal.chat.repository import ConversationRepository
 from gradio_portal.chat.service import ChatService
 from gradio_portal.chat.ui import CHAT_CSS, build_chat_blocks
-from gradio_portal.settings import PortalSettings
-
-if TYPE_CHECKING:
-    from gradio_portal.portal import Portal
 
 __all__ = ["backend_from_settings", "include_chat_api", "mount_chat"]
 
@@ -75,7 +72,7 @@ def include_chat_api(portal: Portal, service: ChatService) -> None:
     """Add the ``/api/conversations`` routes to ``portal.app`` (once per application)."""
     if getattr(portal.app.state, _API_INCLUDED, False):
         return
-    portal.app.include_router(build_chat_router(service))
+    portal.app.include_router(build_chat_router(service, login_path=portal.settings.login_path))
     setattr(portal.app.state, _API_INCLUDED, True)
 
 

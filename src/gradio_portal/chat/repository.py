@@ -384,10 +384,15 @@ def _recent(
 def _context(
     session: Session, user_id: int, conversation_id: int, budget_chars: int
 ) -> tuple[StoredMessage, ...]:
-    """The latest messages whose contents fit ``budget_chars``, oldest first.
+    """The latest messages whose contents fit ``budget_chars``, oldest first: what the model
+    is sent of the conversation so far.
 
-    Rows are read newest first in small batches and reading stops at the budget, so a long
-    conversation costs only what the model will see.
+    The budget is a hard limit, there to keep requests inside the model's context window: a
+    latest message that alone exceeds it leaves the context empty. The messages kept are a
+    contiguous run up to the newest (an older short message is never kept once a newer one was
+    left out: a conversation with holes reads as a different one). Rows are read newest first
+    in small batches and reading stops at the budget, so a long conversation costs only what
+    the model will see; this is the one place the budget is applied.
     """
     query = (
         _owned_messages(user_id, conversation_id)

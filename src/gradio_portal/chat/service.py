@@ -4,7 +4,7 @@ A turn is stored before the model is asked: the user message and an empty, incom
 (:meth:`ChatService.start`). While replies stream, their texts so far are written together about
 once a ``save_interval``, so a process that dies mid-reply loses at most that much; at the end
 each reply is written whole and marked complete. A reply cut off by the user (the generator is
-closed or its task cancelled), by a :class:`~gradio_portal.chat.backends.BackendError` or by any
+closed or its task cancelled), by a :class:`~gradio_portal.BackendError` or by any
 other failure keeps its text, stays incomplete and gets a readable ``error``.
 
 Database work runs in worker threads (behind a limiter of its own), so a slow database never
@@ -27,14 +27,15 @@ import anyio
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
 
-from gradio_portal._errors import PortalError
-from gradio_portal.chat.backends import (
+from gradio_portal import (
     BackendError,
-    ChatBackend,
-    ChatMessage,
-    ChatRequest,
-    bound_history,
+    ConfigurationError,
+    MessageRejected,
+    PortalError,
+    PortalSettings,
+    User,
 )
+from gradio_portal.chat.backends import ChatBackend, ChatMessage, ChatRequest
 from gradio_portal.chat.coalesce import coalesce
 from gradio_portal.chat.repository import (
     MAX_TITLE_CHARS,
@@ -44,8 +45,6 @@ from gradio_portal.chat.repository import (
     StoredMessage,
     Turn,
 )
-from gradio_portal.identity import User
-from gradio_portal.settings import PortalSettings
 from gradio_portal.storage.models import utcnow
 
 __all__ = [
@@ -72,10 +71,6 @@ TITLE_CHARS = 60
 
 # Lone surrogates arrive through JSON escapes ("\ud800") and cannot be encoded as UTF-8.
 _SURROGATES = re.compile("[\ud800-\udfff]")
-
-
-class MessageRejected(PortalError):
-    """A message the chat refuses to store; the text says why and what to do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,10 +149,17 @@ class ChatService:
         display_limit: int = 200,
         database_threads: int = 8,
     ) -> None:
+        if history_budget_chars < 0:
+            raise ConfigurationError(
+                f"history_budget_chars is {history_budget_chars}: it must be 0 or more (0 sends "
+                "no earlier messages). Fix GRADIO_PORTAL_CHAT_HISTORY_BUDGET_CHARS."
+            )
         self.repository = repository
         self.backend = backend
         self.system_prompt = system_prompt
         self.history_budget_chars = history_budget_chars
+        """Characters of earlier messages a model is sent at most: the repository reads the
+        latest messages within it (:attr:`Turn.context`), and no more."""
         self.max_message_chars = max_message_chars
         self.stream_interval = stream_interval
         self.stream_budget = stream_budget
@@ -267,14 +269,18 @@ class ChatService:
         )
 
     def request_for(self, user: User, turn: Turn) -> ChatRequest:
-        """What the backend is asked: the stored history (never the client's), bounded."""
+        """What the backend is asked: the stored history (never the client's).
+
+        ``turn.context`` is already bounded by ``history_budget_chars``: the repository stops
+        reading there, so a long conversation costs only what the model will see.
+        """
         history = tuple(
             ChatMessage("user" if m.role == "user" else "assistant", m.content)
             for m in turn.context
         )
         return ChatRequest(
             message=turn.user_message.content,
-            history=bound_history(history, self.history_budget_chars),
+            history=history,
             user_display_name=user.display_name,
             system_prompt=self.system_prompt,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gradio_portal.navigation.redirect import Redirect, redirect
+from gradio_portal.navigation.redirect import Redirect
 from gradio_portal.navigation.urls import is_safe_url, login_url, safe_redirect_target
 
-__all__ = ["Redirect", "is_safe_url", "login_url", "redirect", "safe_redirect_target"]
+__all__ = ["Redirect", "is_safe_url", "login_url", "safe_redirect_target"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from gradio_portal._errors import PortalError
-
-__all__ = ["Redirect", "redirect"]
+__all__ = ["Redirect"]
 
 
-class Redirect(PortalError):
+class Redirect(Exception):
     """Send the browser to ``url`` from a Gradio event handler.
 
     Raise it from any depth (also mid-stream in a generator, or in a ``load`` event), or
@@ -15,6 +13,9 @@ class Redirect(PortalError):
     browser navigation. Only same-origin targets, or hosts listed in
     ``GRADIO_PORTAL_ALLOWED_REDIRECT_HOSTS``, are followed: anything else is refused with an
     error shown in the page.
+
+    It derives from :class:`Exception`, not from :class:`~gradio_portal.PortalError`: an
+    ``except PortalError`` around a handler's own code does not swallow a redirect.
 
     Example::
 
@@ -35,8 +36,3 @@ class Redirect(PortalError):
 
     def __repr__(self) -> str:
         return f"Redirect({self.url!r}, replace={self.replace})"
-
-
-def redirect(url: str, *, replace: bool = False) -> Redirect:
-    """Shorthand for :class:`Redirect`: ``return redirect("/chat/")``."""
-    return Redirect(url, replace=replace)

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from gradio_portal.identity import User
+from gradio_portal.users.user import User
 
 __all__ = [
     "SessionRecord",

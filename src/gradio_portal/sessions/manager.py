@@ -8,9 +8,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from gradio_portal.identity import User
 from gradio_portal.sessions.base import SessionRecord, SessionStore, hash_token, token_looks_valid
 from gradio_portal.sessions.session import Session
+from gradio_portal.users.user import User
 
 __all__ = ["ActiveSession", "SessionManager"]
 
@@ -50,8 +50,10 @@ class SessionManager:
         clock: Callable[[], float] = time.time,
         cache_ttl: float = 0.0,
         cache_size: int = 10_000,
+        max_per_user: int | None = None,
     ) -> None:
         self.store = store
+        self.max_per_user = max_per_user
         self.idle_timeout = idle_timeout
         self.absolute_timeout = absolute_timeout
         self._clock = clock
@@ -67,7 +69,11 @@ class SessionManager:
         self._cache_lock = threading.Lock()
 
     def login(self, user: User, *, user_agent: str = "", address: str = "") -> ActiveSession:
-        """Start a session for ``user``. Callers revoke the previous one (rotation)."""
+        """Start a session for ``user``. Callers revoke the previous one (rotation).
+
+        Beyond ``max_per_user`` live sessions, the oldest ones end: a user (or a stolen
+        password) cannot pile up sessions without bound.
+        """
         token, record = self.store.create(
             user,
             data={"username": user.username},
@@ -75,7 +81,20 @@ class SessionManager:
             user_agent=user_agent,
             address=address,
         )
+        if self.max_per_user is not None:
+            others = sorted(
+                (r for r in self.store.list_for_user(user.id) if r.key != record.key),
+                key=lambda r: r.created_at,
+            )
+            for old in others[: max(0, len(others) - (self.max_per_user - 1))]:
+                self.store.delete(old.key)
+                self._forget_cached(old.key)
         return ActiveSession(token, record, Session(self.store, record.key, record.data))
+
+    def _forget_cached(self, key: str) -> None:
+        with self._cache_lock:
+            for token in [t for t, (_, a) in self._cache.items() if a.key == key]:
+                del self._cache[token]
 
     def cached(self, token: str | None) -> ActiveSession | None:
         """The session of ``token`` if this process validated it within the cache TTL.

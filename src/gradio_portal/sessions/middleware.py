@@ -6,14 +6,15 @@ import logging
 
 import anyio
 from starlette.datastructures import Headers
-from starlette.requests import HTTPConnection, cookie_parser
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gradio_portal._errors import SessionStoreError
+from gradio_portal.sessions.cookies import Cookies
 from gradio_portal.sessions.manager import ActiveSession, SessionManager
 from gradio_portal.sessions.session import AnonymousSession
 
-__all__ = ["SCOPE_KEY", "SessionMiddleware", "active_session", "read_cookie"]
+__all__ = ["SCOPE_KEY", "SessionMiddleware", "active_session"]
 
 SCOPE_KEY = "gradio_portal.session"
 log = logging.getLogger("gradio_portal.sessions")
@@ -24,16 +25,6 @@ def active_session(connection: HTTPConnection | Scope) -> ActiveSession | None:
     scope = connection.scope if isinstance(connection, HTTPConnection) else connection
     value = scope.get(SCOPE_KEY)
     return value if isinstance(value, ActiveSession) else None
-
-
-def read_cookie(headers: Headers, name: str) -> str | None:
-    """The value of cookie ``name``; None for an absent or unparseable header."""
-    raw = headers.get("cookie")
-    if not raw:
-        return None
-    # Starlette's parser is lenient like browsers; SimpleCookie drops the whole header on
-    # one malformed pair.
-    return cookie_parser(raw).get(name)
 
 
 class SessionMiddleware:
@@ -50,13 +41,13 @@ class SessionMiddleware:
         app: ASGIApp,
         *,
         manager: SessionManager,
-        cookie_name: str,
+        cookies: Cookies,
         unavailable: ASGIApp,
         max_store_threads: int = 32,
     ) -> None:
         self.app = app
         self.manager = manager
-        self.cookie_name = cookie_name
+        self.cookies = cookies
         self.unavailable = unavailable
         self._limiter = anyio.CapacityLimiter(max_store_threads)
 
@@ -64,7 +55,7 @@ class SessionMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        token = read_cookie(Headers(scope=scope), self.cookie_name)
+        token = self.cookies.session_token(Headers(scope=scope))
         active = self.manager.cached(token)
         if token and active is None:
             try:

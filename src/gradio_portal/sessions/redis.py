@@ -10,8 +10,8 @@ import redis
 from redis.exceptions import RedisError
 
 from gradio_portal._errors import SessionStoreError
-from gradio_portal.identity import User
 from gradio_portal.sessions.base import SessionRecord, hash_token, new_token
+from gradio_portal.users.user import User
 
 __all__ = ["RedisSessionStore"]
 

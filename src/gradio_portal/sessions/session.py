@@ -6,14 +6,10 @@ import json
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-from gradio_portal._errors import PortalError
+from gradio_portal._errors import SessionExpired
 from gradio_portal.sessions.base import SessionStore
 
-__all__ = ["AnonymousSession", "Session", "SessionExpired"]
-
-
-class SessionExpired(PortalError):
-    """The session ended (logout, expiry) while code still held it."""
+__all__ = ["AnonymousSession", "Session"]
 
 
 class Session(MutableMapping[str, Any]):
@@ -86,6 +82,17 @@ class Session(MutableMapping[str, Any]):
             self.ended = True
             raise SessionExpired("the session has ended: sign in again")
         self._data = dict(record.data)
+
+    def live(self) -> bool:
+        """False once the session ended, here or anywhere (sign-out elsewhere, account disabled).
+
+        Asks the store: call it from a worker thread, now and then in a long-running handler.
+        """
+        if self.ended:
+            return False
+        if self._store.get(self._key) is None:
+            self.ended = True
+        return not self.ended
 
     def invalidate(self) -> None:
         """End this session in the store: the cookie that carried it no longer signs in."""

@@ -11,10 +11,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gradio_portal._errors import SessionStoreError
-from gradio_portal.identity import User
 from gradio_portal.sessions.base import SessionRecord, hash_token, new_token
 from gradio_portal.storage.database import Database
 from gradio_portal.storage.models import SessionRow
+from gradio_portal.users.user import User
 
 __all__ = ["SQLSessionStore"]
 

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AccountRow",
     "Base",
     "Conversation",
     "Message",
@@ -30,7 +31,6 @@ __all__ = [
     "SetupToken",
     "SsoIdentity",
     "UploadOwner",
-    "User",
     "utcnow",
 ]
 
@@ -72,7 +72,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class User(Base):
+class AccountRow(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

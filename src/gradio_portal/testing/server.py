@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -31,19 +32,23 @@ class LiveServer:
         config.setdefault("log_level", "warning")
         config.setdefault("timeout_graceful_shutdown", 2)
         self._server = uvicorn.Server(uvicorn.Config(app, **config))
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._serve, daemon=True)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def _serve(self) -> None:
+        # uvicorn exits when the app's startup fails: start() reports it, after uvicorn's log.
+        with contextlib.suppress(SystemExit):
+            self._server.run(sockets=[self._socket])
 
     def start(self) -> LiveServer:
         self._thread.start()
         deadline = time.monotonic() + 30
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError("the test server did not start; see the log above")
             time.sleep(0.01)
         return self

@@ -6,8 +6,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from gradio_portal import BackendError, ConfigurationError
 from gradio_portal.chat.backends.base import (
-    BackendError,
     ChatBackend,
     ChatMessage,
     ChatRequest,
@@ -42,7 +42,8 @@ BACKEND_NAMES: tuple[str, ...] = tuple(sorted(_BACKENDS))
 def build_backend(name: str, **options: Any) -> ChatBackend:
     """Create the backend called `name` with `options` as its constructor arguments.
 
-    Raises `ValueError` naming the valid backends, or the options the chosen one accepts.
+    Raises :class:`~gradio_portal.ConfigurationError` naming the valid backends, or the
+    options the chosen one accepts.
 
     Example::
 
@@ -50,13 +51,15 @@ def build_backend(name: str, **options: Any) -> ChatBackend:
     """
     factory = _BACKENDS.get(name)
     if factory is None:
-        raise ValueError(f"Unknown chat backend {name!r}. Valid names: {', '.join(BACKEND_NAMES)}.")
+        raise ConfigurationError(
+            f"Unknown chat backend {name!r}. Valid names: {', '.join(BACKEND_NAMES)}."
+        )
     signature = inspect.signature(factory)
     try:
         signature.bind(**options)
     except TypeError as exc:
         accepted = ", ".join(signature.parameters)
-        raise ValueError(
+        raise ConfigurationError(
             f"Chat backend {name!r} cannot be built with these options ({exc}). "
             f"It accepts: {accepted}."
         ) from None

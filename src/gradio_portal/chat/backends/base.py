@@ -10,10 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from gradio_portal._errors import PortalError
-
 __all__ = [
-    "BackendError",
     "ChatBackend",
     "ChatMessage",
     "ChatRequest",
@@ -65,14 +62,6 @@ class ChatBackend(Protocol):
         ...
 
 
-class BackendError(PortalError):
-    """A chat backend failed; the message is written for the person reading the chat.
-
-    It says what went wrong and what to do next, and never contains secrets such as API keys.
-    The underlying cause, for logs, is chained as ``__cause__``.
-    """
-
-
 def bound_history(history: Sequence[ChatMessage], budget_chars: int) -> tuple[ChatMessage, ...]:
     """Keep the most recent messages of `history` whose contents together fit `budget_chars`.
 
@@ -82,6 +71,10 @@ def bound_history(history: Sequence[ChatMessage], budget_chars: int) -> tuple[Ch
     part of `history` and is always sent. The kept messages are a contiguous suffix: an older
     short message is never kept after a newer one was dropped, because a conversation with
     holes reads as a different conversation.
+
+    For an app that builds a `ChatRequest` from a history of its own. The reference chat does
+    not need it: its repository applies the same rule while reading the stored messages, and
+    stops reading at the budget.
 
     >>> msgs = [ChatMessage("user", "aaaa"), ChatMessage("assistant", "bb")]
     >>> bound_history(msgs, 5)

@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from gradio_portal.chat.backends.base import BackendError, ChatRequest
+from gradio_portal import BackendError
+from gradio_portal.chat.backends.base import ChatRequest
 
 __all__ = ["OpenAIBackend"]
 

@@ -57,10 +57,27 @@
     return target;
   }
 
+  // Leaving for the sign-in page means the session ended: nothing of the user's work may
+  // stay in this browser (Gradio's run history, BrowserState). The portal's sign-out answers
+  // also send Clear-Site-Data; this covers sign-outs that happen inside a Gradio event.
+  function clearSiteStorage() {
+    for (const storage of [window.localStorage, window.sessionStorage]) {
+      try {
+        storage.clear();
+      } catch (_) {
+        // Storage can be disabled; then there is nothing to clear.
+      }
+    }
+  }
+
   function navigate(target, replace) {
     if (navigating) return;
     navigating = true;
     const here = window.location;
+    const login = new URL(LOGIN_URL, here.href);
+    if (target.origin === login.origin && target.pathname === login.pathname) {
+      clearSiteStorage();
+    }
     if (replace) here.replace(target.href);
     else here.assign(target.href);
     // A change of the #fragment alone does not leave the page, and Gradio would wait

@@ -20,31 +20,30 @@ not a browser being tricked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gradio_portal.auth.answers import send_json
-from gradio_portal.guard import mount_relative
+from gradio_portal.auth.csrf import same_origin
+from gradio_portal.compat.routes import UPLOAD
+from gradio_portal.mounts.answers import send_json
+from gradio_portal.mounts.paths import MountPaths
 
 __all__ = ["CrossSiteGuard"]
 
 _SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
 _FORM_TYPES = frozenset(("text/plain", "application/x-www-form-urlencoded"))
-_UPLOAD = "/gradio_api/upload"
 
 
 class CrossSiteGuard:
-    def __init__(self, app: ASGIApp, *, mount_paths: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, *, mount_paths: MountPaths) -> None:
         self.app = app
-        self.mount_paths = mount_paths  # live: mounts are added after start-up
+        self.mount_paths = mount_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in _SAFE_METHODS:
             await self.app(scope, receive, send)
             return
-        relative = mount_relative(scope["path"], self.mount_paths)
+        relative = self.mount_paths.relative(scope["path"])
         if relative is None:
             await self.app(scope, receive, send)
             return
@@ -54,20 +53,10 @@ class CrossSiteGuard:
             return
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type in _FORM_TYPES or (
-            media_type == "multipart/form-data" and relative.rstrip("/") != _UPLOAD
+            media_type == "multipart/form-data" and relative.rstrip("/") != UPLOAD
         ):
             await send_json(
                 send, 415, f"Send JSON (application/json), not {media_type or 'this type'}."
             )
             return
         await self.app(scope, receive, send)
-
-
-def same_origin(headers: Headers) -> bool:
-    """False when ``Origin`` names another origin or is ``null``; True when absent."""
-    origin = headers.get("origin")
-    if origin is None:
-        return True
-    if origin == "null" or "://" not in origin:
-        return False
-    return origin.split("://", 1)[1] == headers.get("host", "")

@@ -2,52 +2,24 @@
 
 It speaks what the browser speaks: ``run/predict`` for events with ``queue=False``, and
 ``queue/join`` + the ``queue/data`` event stream for queued ones. The stream is split on blank
-lines by hand (no per-line decoding layers) because one core plays every user.
+lines by hand (no per-line decoding layers) and a result keeps timestamps and counts, not the
+messages, because one core may play every user. For assertions on what an event sent, use the
+sync :class:`gradio_portal.testing.GradioEvents`.
 """
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import orjson
+import orjson  # a dependency of Gradio: several times faster than json for these messages
 
-__all__ = ["AsyncGradio", "StreamResult", "async_login", "new_session_hash"]
+from gradio_portal.testing._protocol import PAGE_HEADER, event_body, join_path
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def new_session_hash() -> str:
-    return secrets.token_hex(8)
-
-
-async def async_login(client: httpx.AsyncClient, username: str, password: str) -> None:
-    """Sign in through the portal's login form (CSRF included); raise unless it worked."""
-    page = await client.get("/login")
-    match = _CSRF.search(page.text)
-    if match is None:
-        raise RuntimeError(f"no CSRF token on the login page ({page.status_code})")
-    response = await client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": match.group(1)},
-    )
-    if response.status_code != 303:
-        raise RuntimeError(f"login of {username} answered {response.status_code}")
-
-
-async def async_logout(client: httpx.AsyncClient) -> None:
-    page = await client.get("/logout")
-    match = _CSRF.search(page.text)
-    if match is None:
-        raise RuntimeError(f"no CSRF token on the logout page ({page.status_code})")
-    response = await client.post("/logout", data={"csrf_token": match.group(1)})
-    if response.status_code != 303:
-        raise RuntimeError(f"logout answered {response.status_code}")
+__all__ = ["AsyncGradioEvents", "StreamResult"]
 
 
 @dataclass
@@ -64,6 +36,7 @@ class StreamResult:
 
     @property
     def ttft(self) -> float | None:
+        """Seconds from the start to the first output (time to first token, for a chat)."""
         return None if self.first_output is None else self.first_output - self.started
 
     @property
@@ -71,14 +44,24 @@ class StreamResult:
         return None if self.completed is None else self.completed - self.started
 
 
-class AsyncGradio:
-    """Events of the Blocks mounted at ``mount``, called through ``client`` (its cookies)."""
+class AsyncGradioEvents:
+    """Events of the Blocks mounted at ``mount``, called through ``client`` (its cookies).
+
+    Example::
+
+        async with httpx.AsyncClient(base_url=server.url) as client:
+            await async_login(client, "ada", password)
+            events = AsyncGradioEvents(client, "/app")
+            ids = event_ids(await events.config())
+            result = await events.stream(ids["greet"], ["Ada"], new_session_hash())
+            assert result.success, result.error
+    """
 
     def __init__(self, client: httpx.AsyncClient, mount: str, *, page: str | None = None) -> None:
         self.client = client
         self.mount = mount.rstrip("/")
         self.page = page or self.mount + "/"
-        self.headers = {"x-gradio-portal-page": self.page}
+        self.headers = {PAGE_HEADER: self.page}
 
     async def config(self) -> dict[str, Any]:
         response = await self.client.get(self.mount + "/config")
@@ -89,13 +72,7 @@ class AsyncGradio:
         """An event with ``queue=False``: one POST, the outputs in the answer."""
         response = await self.client.post(
             self.mount + "/gradio_api/run/predict",
-            json={
-                "data": data,
-                "fn_index": fn_index,
-                "session_hash": session_hash,
-                "event_data": None,
-                "trigger_id": None,
-            },
+            json=event_body(fn_index, data, session_hash),
             headers=self.headers,
         )
         response.raise_for_status()
@@ -113,21 +90,15 @@ class AsyncGradio:
     ) -> StreamResult:
         """A queued event: join, then read its messages until ``process_completed``.
 
-        ``first_output`` is the first ``process_generating`` message whose raw JSON
-        ``is_output`` accepts (any, by default).
+        Never raises for HTTP trouble: a failure is in ``error``. ``first_output`` is the
+        first ``process_generating`` message whose raw JSON ``is_output`` accepts (any, by
+        default).
         """
         result = StreamResult(started=started if started is not None else time.perf_counter())
-        query = self.page.partition("?")[2]
         try:
             joined = await self.client.post(
-                self.mount + "/gradio_api/queue/join" + (f"?{query}" if query else ""),
-                json={
-                    "data": data,
-                    "fn_index": fn_index,
-                    "session_hash": session_hash,
-                    "event_data": None,
-                    "trigger_id": None,
-                },
+                join_path(self.mount, self.page),
+                json=event_body(fn_index, data, session_hash),
                 headers=self.headers,
             )
             if joined.status_code != 200:
@@ -184,12 +155,3 @@ class AsyncGradio:
                 result.completed = time.perf_counter()
                 return True
         return False
-
-
-def dependency_ids(config: dict[str, Any]) -> dict[str, int]:
-    """``api_name`` -> event id, from a Blocks' /config."""
-    return {
-        str(dep.get("api_name")): int(dep["id"])
-        for dep in config["dependencies"]
-        if dep.get("api_name")
-    }

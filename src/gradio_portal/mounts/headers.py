@@ -1,7 +1,8 @@
 """Security headers for everything served under a mount path (the portal's own pages get
-theirs from :mod:`gradio_portal._pages`).
+theirs from :mod:`gradio_portal.pages`).
 
-The Gradio page gets a Content-Security-Policy without ``'unsafe-inline'`` for scripts: each
+Every HTML page Gradio serves under a mount (the app, its ``demo.route`` pages, the run history
+page) gets a Content-Security-Policy without ``'unsafe-inline'`` for scripts: each
 inline ``<script>`` of the page (Gradio's config and loader) and of the mount's ``head=``
 (which the frontend re-inserts at run time, e.g. the portal's navigation adapter) is allowed
 by its SHA-256, computed from the response itself. Injected markup such as
@@ -26,12 +27,13 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterable
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gradio_portal.guard import mount_relative
+from gradio_portal.compat.routes import is_page_route
+from gradio_portal.mounts.answers import hold_response
+from gradio_portal.mounts.paths import MountPaths
 
 __all__ = ["GradioHeaders", "page_policy"]
 
@@ -89,19 +91,19 @@ def _hash(body: bytes) -> str:
 class GradioHeaders:
     """ASGI middleware adding the headers above to responses under the mount paths."""
 
-    def __init__(self, app: ASGIApp, *, mount_paths: Iterable[str]) -> None:
+    def __init__(self, app: ASGIApp, *, mount_paths: MountPaths) -> None:
         self.app = app
-        self.mount_paths = mount_paths  # live: mounts are added after start-up
+        self.mount_paths = mount_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         relative = None
         if scope["type"] == "http":
-            relative = mount_relative(scope["path"], self.mount_paths)
+            relative = self.mount_paths.relative(scope["path"])
         if relative is None:
             await self.app(scope, receive, send)
             return
-        if relative in ("", "/") and scope["method"] in ("GET", "HEAD"):
-            await self.app(scope, receive, _page(send))
+        if scope["method"] in ("GET", "HEAD") and is_page_route(relative):
+            await self.app(scope, receive, _page_or_other(send))
         else:
             await self.app(scope, receive, _other(send))
 
@@ -123,29 +125,25 @@ def _other(send: Send) -> Send:
     return sender
 
 
-def _page(send: Send) -> Send:
-    """Holds the page (about 20 kB) until its inline scripts are hashed."""
-    start: Message | None = None
-    chunks: list[bytes] = []
+def _page_or_other(send: Send) -> Send:
+    """An HTML page gets the page policy, held (about 20 kB) until its inline scripts are
+    hashed; any other answer of a page route (a redirect to the trailing-slash URL, JSON from
+    ``/config``, an error) gets the sandboxing one, unheld."""
+    held: Send | None = None
 
-    async def sender(message: Message) -> None:
-        nonlocal start
-        if message["type"] == "http.response.start":
-            start = message
-            return
-        if message["type"] != "http.response.body" or start is None:
-            await send(message)
-            return
-        chunks.append(message.get("body", b""))
-        if message.get("more_body"):
-            return
-        body = b"".join(chunks)
-        content_type = MutableHeaders(scope=start).get("content-type", "")
-        if content_type.startswith("text/html"):
-            _apply(start, page_policy(body), "DENY")
-        else:  # a redirect to the trailing-slash URL, or an error
-            _apply(start, OTHER_POLICY, "DENY")
+    async def finish(start: Message, body: bytes) -> None:
+        _apply(start, page_policy(body), "DENY")
         await send(start)
         await send({"type": "http.response.body", "body": body})
+
+    async def sender(message: Message) -> None:
+        nonlocal held
+        if held is None and message["type"] == "http.response.start":
+            content_type = MutableHeaders(scope=message).get("content-type", "")
+            if content_type.startswith("text/html"):
+                held = hold_response(send, finish)
+            else:
+                _apply(message, OTHER_POLICY, "DENY")
+        await (held or send)(message)
 
     return sender

@@ -1,45 +1,26 @@
-"""Drive the portal like a browser: the login form, and Gradio's raw event protocol."""
+"""Call a mounted Blocks' events as the browser does: ``queue/join``, then the event stream.
+
+:class:`GradioEvents` keeps every message of an event, for assertions; its async sibling for
+load generators is :class:`gradio_portal.testing.async_events.AsyncGradioEvents`.
+"""
 
 from __future__ import annotations
 
 import json
-import re
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-__all__ = ["EventResult", "GradioEvents", "login"]
+from gradio_portal.testing._protocol import (
+    PAGE_HEADER,
+    event_body,
+    fn_index,
+    join_path,
+    new_session_hash,
+)
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def login(
-    client: httpx.Client,
-    username: str,
-    password: str,
-    *,
-    next: str = "",
-    login_path: str = "/login",
-) -> httpx.Response:
-    """Sign ``client`` in through the login form; return the final POST response.
-
-    A successful sign-in answers ``303`` with the session cookie set on ``client``.
-    """
-    page = client.get(login_path)
-    match = _CSRF.search(page.text)
-    if match is None:
-        raise AssertionError(f"no CSRF token on the login page ({page.status_code})")
-    return client.post(
-        login_path,
-        data={
-            "username": username,
-            "password": password,
-            "csrf_token": match.group(1),
-            "next": next,
-        },
-    )
+__all__ = ["EventResult", "GradioEvents"]
 
 
 @dataclass
@@ -80,6 +61,9 @@ class EventResult:
 class GradioEvents:
     """Call events of a Blocks mounted at ``mount`` over ``queue/join`` + ``queue/data``.
 
+    ``client`` carries the cookies (sign it in first); ``page`` is the address the calls say
+    they come from (the mount's page by default), as the portal's browser script does.
+
     Example::
 
         events = GradioEvents(client, "/app")
@@ -103,30 +87,18 @@ class GradioEvents:
 
     def fn_index(self, api_name: str) -> int:
         """The id of the event registered with ``api_name`` (or a function of that name)."""
-        for dependency in self.config["dependencies"]:
-            if dependency.get("api_name") == api_name:
-                return int(dependency["id"])
-        names = [d.get("api_name") for d in self.config["dependencies"]]
-        raise KeyError(f"no event named {api_name!r}; the Blocks has {names}")
+        return fn_index(self.config, api_name)
 
     def join(
         self, fn: int | str, data: list[Any], *, session_hash: str | None = None
     ) -> tuple[httpx.Response, str]:
         """Send ``queue/join`` only; return the response and the session hash used."""
-        session_hash = session_hash or secrets.token_hex(8)
-        fn_index = fn if isinstance(fn, int) else self.fn_index(fn)
-        # The browser's queue/join carries the page's query string.
-        query = self.page.partition("?")[2]
+        session_hash = session_hash or new_session_hash()
+        index = fn if isinstance(fn, int) else self.fn_index(fn)
         response = self.client.post(
-            self.mount + "/gradio_api/queue/join" + (f"?{query}" if query else ""),
-            json={
-                "data": data,
-                "fn_index": fn_index,
-                "session_hash": session_hash,
-                "event_data": None,
-                "trigger_id": None,
-            },
-            headers={"x-gradio-portal-page": self.page},
+            join_path(self.mount, self.page),
+            json=event_body(index, data, session_hash),
+            headers={PAGE_HEADER: self.page},
         )
         return response, session_hash
 

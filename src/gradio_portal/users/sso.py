@@ -23,11 +23,10 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from gradio_portal._errors import UserError
-from gradio_portal.auth.users import UserService, normalize_username
-from gradio_portal.identity import User
 from gradio_portal.storage.database import Database
-from gradio_portal.storage.models import SsoIdentity, utcnow
-from gradio_portal.storage.models import User as UserRow
+from gradio_portal.storage.models import AccountRow, SsoIdentity, utcnow
+from gradio_portal.users.accounts import Accounts, normalize_username
+from gradio_portal.users.user import User
 
 __all__ = ["SsoIdentities", "username_from_claims"]
 
@@ -47,9 +46,9 @@ def username_from_claims(claims: Mapping[str, Any]) -> str:
 
 
 class SsoIdentities:
-    def __init__(self, database: Database, users: UserService) -> None:
+    def __init__(self, database: Database, users: Accounts) -> None:
         self.database = database
-        self.users = users
+        self.accounts = users
 
     def resolve(
         self, issuer: str, subject: str, claims: Mapping[str, Any], *, create: bool
@@ -63,7 +62,7 @@ class SsoIdentities:
                 )
             )
             if link is not None:
-                row = session.get(UserRow, link.user_id)
+                row = session.get(AccountRow, link.user_id)
                 if row is None or not row.is_active:
                     return None
                 link.last_login_at = utcnow()
@@ -82,7 +81,7 @@ class SsoIdentities:
         except IntegrityError:
             # Two first sign-ins of one identity raced: keep the winner's user.
             with self.database.session() as session:
-                session.execute(delete(UserRow).where(UserRow.id == user.id))
+                session.execute(delete(AccountRow).where(AccountRow.id == user.id))
             return self.resolve(issuer, subject, claims, create=False)
         return user
 
@@ -113,7 +112,7 @@ class SsoIdentities:
         candidates.append(f"{base}-{secrets.token_hex(3)}")
         for name in candidates:
             try:
-                return self.users.create(name, None, display_name=display or name)
+                return self.accounts.create(name, None, display_name=display or name)
             except UserError:
                 continue  # taken (or, for the random last one, astronomically unlucky)
         raise UserError(f"could not find a free username for {base!r}")

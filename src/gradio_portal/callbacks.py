@@ -26,22 +26,14 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterable, Itera
 from typing import Any
 
 import gradio as gr
-from gradio.block_function import BlockFunction
-from gradio.blocks import (
-    _get_component_prop_inputs,
-    _get_input_parameter_names,
-    _get_input_parameter_positions,
-)
-from gradio.context import LocalContext
-from gradio.helpers import special_args
 from sqlalchemy.exc import OperationalError
 
-from gradio_portal._errors import ConfigurationError, SessionStoreError
+from gradio_portal._errors import UNAVAILABLE, ConfigurationError, SessionExpired, SessionStoreError
+from gradio_portal.compat.internals import private
 from gradio_portal.context import Context, page_of
-from gradio_portal.navigation.adapter import navigate_error_message
+from gradio_portal.navigation.browser import navigate_error_message
 from gradio_portal.navigation.redirect import Redirect
 from gradio_portal.navigation.urls import is_safe_url, login_url
-from gradio_portal.sessions.session import SessionExpired
 
 __all__ = ["CallbackAdapter"]
 
@@ -49,10 +41,6 @@ log = logging.getLogger("gradio_portal.navigation")
 _WRAPPED = "__gradio_portal_wrapped__"
 _UNAVAILABLE = (SessionStoreError, OperationalError)
 
-UNAVAILABLE = (
-    "The portal cannot reach its database right now. Nothing you saved was lost: try again "
-    "in a moment."
-)
 UNSAFE_TARGET = (
     "Refused to navigate to an unsafe address: only paths of this site, or hosts listed in "
     "GRADIO_PORTAL_ALLOWED_REDIRECT_HOSTS, can be opened."
@@ -74,7 +62,7 @@ class CallbackAdapter:
         """
         return self._adapt_functions(blocks.fns.values())
 
-    def _adapt_functions(self, block_fns: Iterable[BlockFunction]) -> int:
+    def _adapt_functions(self, block_fns: Iterable[Any]) -> int:
         count = 0
         for block_fn in list(block_fns):
             if block_fn.renderable is not None:
@@ -90,7 +78,7 @@ class CallbackAdapter:
             count += 1
         return count
 
-    def _adapt_render(self, block_fn: BlockFunction) -> int:
+    def _adapt_render(self, block_fn: Any) -> int:
         """Wrap a ``@gr.render`` function, so that it gets a Context and its events are adapted.
 
         Gradio's handler of a render event is ``Renderable.apply``, which calls the user's
@@ -107,7 +95,7 @@ class CallbackAdapter:
         @functools.wraps(render)
         def render_and_adapt(*args: Any, **kwargs: Any) -> Any:
             result = render(*args, **kwargs)
-            page_blocks = LocalContext.blocks_config.get(None)
+            page_blocks = private("gradio.context", "LocalContext").blocks_config.get(None)
             if page_blocks is not None:
                 adapter._adapt_functions(
                     fn for fn in page_blocks.fns.values() if fn.rendered_in is renderable
@@ -141,6 +129,19 @@ class CallbackAdapter:
             page = page_of(request.request.headers, default="/")
         return self.browser_error(Redirect(login_url(page, login_path=self.login_path)))
 
+    @contextlib.contextmanager
+    def _translated(self, request: gr.Request | None) -> Iterator[None]:
+        """What a handler raises, as the browser script and the page understand it."""
+        try:
+            yield
+        except Redirect as target:
+            raise self.browser_error(target) from None
+        except _UNAVAILABLE as exc:
+            raise self.unavailable(exc) from None
+        except SessionExpired:
+            # Signed out (or the account disabled) while the handler ran.
+            raise self._expired(request) from None
+
     def _check_result(self, result: Any) -> Any:
         if isinstance(result, Redirect):
             raise self.browser_error(result)
@@ -164,9 +165,10 @@ class CallbackAdapter:
 
         def prepare(
             args: tuple[Any, ...], kwargs: dict[str, Any]
-        ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        ) -> tuple[tuple[Any, ...], dict[str, Any], Any]:
+            """The arguments to call ``fn`` with, and the event's ``gr.Request`` if known."""
             if not context_params:
-                return args, kwargs
+                return args, kwargs, None
             bound = signature.bind_partial(*args, **kwargs)
             request = next(
                 (bound.arguments[n] for n in context_params if n in bound.arguments), None
@@ -180,64 +182,45 @@ class CallbackAdapter:
                     raise self._expired(request) from None
             for name in context_params:
                 bound.arguments[name] = context
-            return bound.args, bound.kwargs
+            return bound.args, bound.kwargs, context.request
 
-        adapter = self
+        translated = self._translated
         wrapper: Any
         if inspect.isasyncgenfunction(fn):
 
             async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-                a, k = prepare(args, kwargs)
-                try:
+                a, k, request = prepare(args, kwargs)
+                with translated(request):
                     # aclosing: when Gradio closes this wrapper (stop, disconnect), the
                     # handler's own finally blocks run now, not at garbage collection.
                     async with contextlib.aclosing(fn(*a, **k)) as items:
                         async for item in items:
-                            yield adapter._check_result(item)
-                except Redirect as target:
-                    raise adapter.browser_error(target) from None
-                except _UNAVAILABLE as exc:
-                    raise adapter.unavailable(exc) from None
+                            yield self._check_result(item)
 
             wrapper = async_gen_wrapper
         elif inspect.isgeneratorfunction(fn):
 
             def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
-                a, k = prepare(args, kwargs)
-                try:
-                    with contextlib.closing(fn(*a, **k)) as items:
-                        for item in items:
-                            yield adapter._check_result(item)
-                except Redirect as target:
-                    raise adapter.browser_error(target) from None
-                except _UNAVAILABLE as exc:
-                    raise adapter.unavailable(exc) from None
+                a, k, request = prepare(args, kwargs)
+                with translated(request), contextlib.closing(fn(*a, **k)) as items:
+                    for item in items:
+                        yield self._check_result(item)
 
             wrapper = gen_wrapper
         elif inspect.iscoroutinefunction(fn):
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                a, k = prepare(args, kwargs)
-                try:
-                    result = await fn(*a, **k)
-                except Redirect as target:
-                    raise adapter.browser_error(target) from None
-                except _UNAVAILABLE as exc:
-                    raise adapter.unavailable(exc) from None
-                return adapter._check_result(result)
+                a, k, request = prepare(args, kwargs)
+                with translated(request):
+                    return self._check_result(await fn(*a, **k))
 
             wrapper = async_wrapper
         else:
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                a, k = prepare(args, kwargs)
-                try:
-                    result = fn(*a, **k)
-                except Redirect as target:
-                    raise adapter.browser_error(target) from None
-                except _UNAVAILABLE as exc:
-                    raise adapter.unavailable(exc) from None
-                return adapter._check_result(result)
+                a, k, request = prepare(args, kwargs)
+                with translated(request):
+                    return self._check_result(fn(*a, **k))
 
             wrapper = sync_wrapper
 
@@ -291,7 +274,7 @@ def _context_parameters(fn: Callable[..., Any]) -> tuple[str, ...]:
 _UnionType = type(int | None)
 
 
-def _refresh_cached_analysis(block_fn: BlockFunction) -> None:
+def _refresh_cached_analysis(block_fn: Any) -> None:
     """Recompute what Gradio derived from the handler's signature at registration.
 
     As Gradio does there: a render event's special arguments come from the render function,
@@ -302,11 +285,15 @@ def _refresh_cached_analysis(block_fn: BlockFunction) -> None:
     assert fn is not None and analyzed is not None
     keyword_names = list(block_fn.input_keyword_names)
     positional_count = len(block_fn.inputs) - len(keyword_names)
+    special_args = private("gradio.helpers", "special_args")
+    parameter_names = private("gradio.blocks", "_get_input_parameter_names")
+    parameter_positions = private("gradio.blocks", "_get_input_parameter_positions")
+    component_prop_inputs = private("gradio.blocks", "_get_component_prop_inputs")
     _, progress_index, _, component_prop_indices = special_args(analyzed)
-    block_fn.input_parameter_names = _get_input_parameter_names(fn, positional_count, keyword_names)
-    block_fn.component_prop_inputs = _get_component_prop_inputs(
+    block_fn.input_parameter_names = parameter_names(fn, positional_count, keyword_names)
+    block_fn.component_prop_inputs = component_prop_inputs(
         analyzed,
         component_prop_indices or [],
-        _get_input_parameter_positions(analyzed, positional_count, keyword_names),
+        parameter_positions(analyzed, positional_count, keyword_names),
     )
     block_fn.tracks_progress = progress_index is not None

@@ -1,12 +1,15 @@
-"""Server-rendered pages (Jinja2): login, logout, setup and plain messages."""
+"""Server-rendered pages (Jinja2): sign-in, account and admin pages, and plain messages."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.datastructures import Headers
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+
+from gradio_portal._errors import UNAVAILABLE
 
 __all__ = ["Pages"]
 
@@ -26,7 +29,7 @@ class Pages:
     def __init__(self, site_name: str) -> None:
         self.site_name = site_name
         self._env = Environment(
-            loader=PackageLoader("gradio_portal.auth", "templates"),
+            loader=PackageLoader("gradio_portal.pages", "templates"),
             autoescape=select_autoescape(default=True),
         )
 
@@ -52,17 +55,19 @@ class Pages:
             link_text=link_text,
         )
 
-    async def unavailable(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """ASGI app answering 503 when the database or Redis is down."""
-        text = (
-            "The portal cannot reach its database right now. Nothing was lost: "
-            "try again in a moment."
-        )
-        accept = dict(scope.get("headers", [])).get(b"accept", b"")
+    def unavailable(self, accept: str) -> Response:
+        """The 503 answer while the database or Redis is down: a page, or JSON for a script."""
         response: Response
-        if b"text/html" in accept:
-            response = self.message("Temporarily unavailable", text, status=503)
+        if "text/html" in accept:
+            response = self.message("Temporarily unavailable", UNAVAILABLE, status=503)
         else:
-            response = JSONResponse({"detail": text}, status_code=503)
+            response = JSONResponse(
+                {"detail": UNAVAILABLE}, status_code=503, headers={"cache-control": "no-store"}
+            )
         response.headers["retry-after"] = "5"
-        await response(scope, receive, send)
+        return response
+
+    async def unavailable_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """:meth:`unavailable` as an ASGI app, for middleware that has no request object."""
+        accept = Headers(scope=scope).get("accept", "")
+        await self.unavailable(accept)(scope, receive, send)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -32,19 +33,21 @@ import anyio
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gradio_portal.auth.answers import send_json
-from gradio_portal.sessions.middleware import active_session
+from gradio_portal._errors import UNAVAILABLE
+from gradio_portal.compat.routes import FILE_ROUTES, UPLOAD
+from gradio_portal.mounts.answers import hold_response, send_json
+from gradio_portal.mounts.bodies import BodyRefused, is_json_request, read_body, replay
+from gradio_portal.mounts.paths import MountPaths
 from gradio_portal.storage.database import Database
 from gradio_portal.storage.models import UploadOwner
 
 __all__ = ["UploadOwners", "UploadOwnership"]
 
-UPLOAD = "/gradio_api/upload"
-FILE_ROUTES = ("/gradio_api/file=", "/gradio_api/file/")
-# A queue/join body carries paths, not file contents; anything this big is not Gradio's.
-MAX_INSPECTED_BODY = 8 * 1024 * 1024
+# NUL and other control characters: no real file path has them (and os.path fails on NUL).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _digest(path: str) -> str:
@@ -88,48 +91,52 @@ class UploadOwners:
 class UploadOwnership:
     """ASGI middleware enforcing :class:`UploadOwners` under the mount paths."""
 
-    def __init__(self, app: ASGIApp, *, mount_paths: Iterable[str], owners: UploadOwners) -> None:
+    def __init__(self, app: ASGIApp, *, mount_paths: MountPaths, owners: UploadOwners) -> None:
         self.app = app
-        self.mount_paths = mount_paths  # live: mounts are added after start-up
+        self.mount_paths = mount_paths
         self.owners = owners
 
-    def _relative(self, path: str) -> str | None:
-        for mount in self.mount_paths:
-            if path.startswith(mount + "/"):
-                return path[len(mount) :]
-        return None
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        relative = self._relative(scope["path"]) if scope["type"] == "http" else None
-        active = active_session(scope) if relative is not None else None
-        if relative is None or active is None:  # the guard answers anonymous requests
+        found = self.mount_paths.signed_in(scope)
+        if found is None:
             await self.app(scope, receive, send)
             return
+        relative, active = found
         user_id = active.user.id
         method = scope["method"]
         try:
             if method in ("GET", "HEAD") and relative.startswith(FILE_ROUTES):
                 prefix = next(p for p in FILE_ROUTES if relative.startswith(p))
-                if not await self._may_use(relative[len(prefix) :], user_id):
+                path = relative[len(prefix) :]
+                if _CONTROL.search(path):
+                    await send_json(send, 400, "A file path cannot contain control characters.")
+                    return
+                if not await self._may_use(path, user_id):
                     await send_json(send, 404, "Not found.")
                     return
             elif method == "POST" and relative.rstrip("/") == UPLOAD:
+                if not self.mount_paths.takes_uploads(scope["path"]):
+                    await send_json(
+                        send, 413, "This app takes no file uploads: it has no file input."
+                    )
+                    return
                 await self.app(scope, receive, self._recording(send, user_id))
                 return
-            elif method in ("POST", "PUT", "PATCH"):
-                body = await _read_body(receive)
-                if body is None:
-                    await send_json(send, 413, "Request body too large.")
+            elif method in ("POST", "PUT", "PATCH") and is_json_request(Headers(scope=scope)):
+                try:
+                    body = await read_body(scope, receive)
+                except BodyRefused as refused:
+                    await send_json(send, refused.status, refused.detail)
                     return
-                for path in _file_references(body):
-                    if not await self._may_use(path, user_id):
+                for path in _file_references(body.value):
+                    if _CONTROL.search(path) or not await self._may_use(path, user_id):
                         await send_json(
                             send, 403, "A file in this request belongs to someone else."
                         )
                         return
-                receive = _replay(body, receive)
+                receive = replay(body.raw, receive)
         except SQLAlchemyError:
-            await send_json(send, 503, "The portal cannot reach its database: retry shortly.")
+            await send_json(send, 503, UNAVAILABLE)
             return
         await self.app(scope, receive, send)
 
@@ -138,32 +145,18 @@ class UploadOwnership:
 
     def _recording(self, send: Send, user_id: int) -> Send:
         """Holds the upload answer until its paths are recorded as the user's."""
-        start: Message | None = None
-        chunks: list[bytes] = []
 
-        async def sender(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] != "http.response.body" or start is None:
-                await send(message)
-                return
-            chunks.append(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            body = b"".join(chunks)
+        async def finish(start: Message, body: bytes) -> None:
             if start["status"] == 200:
-                paths = _paths_in(body)
                 try:
-                    await anyio.to_thread.run_sync(self.owners.record, paths, user_id)
+                    await anyio.to_thread.run_sync(self.owners.record, _paths_in(body), user_id)
                 except SQLAlchemyError:
-                    await send_json(send, 503, "The upload could not be recorded: retry shortly.")
+                    await send_json(send, 503, UNAVAILABLE)
                     return
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
-        return sender
+        return hold_response(send, finish)
 
 
 def _paths_in(body: bytes) -> list[str]:
@@ -174,14 +167,8 @@ def _paths_in(body: bytes) -> list[str]:
     return [p for p in value if isinstance(p, str)] if isinstance(value, list) else []
 
 
-def _file_references(body: bytes) -> Iterator[str]:
+def _file_references(value: Any) -> Iterator[str]:
     """Local paths named by file values (``{"path": ...}``, ``.../file=<path>`` URLs)."""
-    if not body or body[:1] not in (b"{", b"["):
-        return
-    try:
-        value = json.loads(body)
-    except ValueError:
-        return  # Gradio refuses it; nothing to protect
     stack: list[Any] = [value]
     while stack:
         item = stack.pop()
@@ -195,34 +182,3 @@ def _file_references(body: bytes) -> Iterator[str]:
                     stack.append(child)
         elif isinstance(item, list):
             stack.extend(item)
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_INSPECTED_BODY:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """The body already read, then the connection's own messages (disconnect)."""
-    pending = True
-
-    async def replay() -> Message:
-        nonlocal pending
-        if pending:
-            pending = False
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay

@@ -1,4 +1,4 @@
-"""Speed-ups for three of Gradio's own hot paths, applied once when the portal is imported.
+"""Speed-ups for three of Gradio's own hot paths, applied when the first portal is created.
 
 Each one removes work Gradio repeats on every event without changing what it computes; the
 chat benchmark (docs/benchmarks.md) measures them, and tests/unit/test_gradio_speedups.py

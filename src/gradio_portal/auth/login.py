@@ -1,46 +1,41 @@
-"""Login, logout and first-run setup pages."""
+"""Signing in and out with a password: ``/login`` and ``/logout``."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from gradio_portal._errors import AuthenticationError, UserError
+from gradio_portal._errors import AuthenticationError
 from gradio_portal.auth.csrf import CSRF_COOKIE
-from gradio_portal.auth.forms import FORM_RESPONSES, landing_page
-from gradio_portal.auth.oidc import OIDC_LOGIN_PATH
+from gradio_portal.auth.forms import FORM_RESPONSES, FormField
+from gradio_portal.auth.oidc import OIDC_LOGIN_PATH, OidcLogin
+from gradio_portal.auth.services import AuthServices
 from gradio_portal.navigation.urls import safe_redirect_target
-from gradio_portal.sessions.middleware import active_session, read_cookie
+from gradio_portal.sessions.cookies import read_cookie
+from gradio_portal.sessions.middleware import active_session
 
-if TYPE_CHECKING:
-    from gradio_portal.portal import Portal
-
-__all__ = ["build_auth_router"]
+__all__ = ["build_login_router"]
 
 log = logging.getLogger("gradio_portal.auth")
 
-FieldStr = Annotated[str, Form(max_length=4096)]
-OptionalField = Annotated[str, Form(max_length=4096)]
 
-
-def build_auth_router(portal: Portal) -> APIRouter:
-    """The routes for signing in and out; they close over ``portal``'s services."""
+def build_login_router(services: AuthServices, *, oidc: OidcLogin | None = None) -> APIRouter:
+    """The routes for signing in and out; ``oidc`` adds single sign-on to the sign-in page."""
     # In the OpenAPI document (HTML answers, each status described) so that schema-driven
     # fuzzing covers the forms that matter most.
     router = APIRouter(
         tags=["login"], default_response_class=HTMLResponse, responses=FORM_RESPONSES
     )
-    settings = portal.settings
-    pages = portal.pages
-    csrf = portal.csrf
+    settings = services.settings
+    pages = services.pages
+    csrf = services.csrf
     login_path = settings.login_path
 
     def next_target(value: str | None) -> str:
-        return landing_page(portal, value)
+        return services.landing.after_sign_in(value)
 
     def login_page(
         request: Request, *, next_value: str, error: str = "", username: str = "", status: int = 200
@@ -55,11 +50,11 @@ def build_auth_router(portal: Portal) -> APIRouter:
             next=next_value,
             error=error,
             username=username,
-            oidc_enabled=portal.oidc is not None,
+            oidc_enabled=oidc is not None,
             oidc_path=OIDC_LOGIN_PATH,
-            oidc_name=portal.oidc.display_name if portal.oidc is not None else "",
+            oidc_name=oidc.display_name if oidc is not None else "",
         )
-        portal.set_cookie(response, request, CSRF_COOKIE, nonce, max_age=None)
+        services.cookies.set(response, request, CSRF_COOKIE, nonce, max_age=None)
         return response
 
     @router.get(login_path)
@@ -71,10 +66,10 @@ def build_auth_router(portal: Portal) -> APIRouter:
     @router.post(login_path)
     async def login(
         request: Request,
-        username: FieldStr = "",
-        password: FieldStr = "",
-        csrf_token: OptionalField = "",
-        next: OptionalField = "",
+        username: FormField = "",
+        password: FormField = "",
+        csrf_token: FormField = "",
+        next: FormField = "",
     ) -> Response:
         nonce = read_cookie(request.headers, CSRF_COOKIE)
         if not csrf.same_origin(request) or not csrf.valid(
@@ -88,9 +83,9 @@ def build_auth_router(portal: Portal) -> APIRouter:
                 error="This form expired or came from another site. Please sign in again.",
             )
         address = request.client.host if request.client else "unknown"
-        account = username.strip().casefold()[:256]
-        if not portal.throttle.allowed(account, address):
-            wait = portal.throttle.retry_after(account, address)
+        account = username[:256]
+        if not services.throttle.allowed(account, address):
+            wait = services.throttle.retry_after(account, address)
             response = login_page(
                 request,
                 next_value=next,
@@ -101,16 +96,16 @@ def build_auth_router(portal: Portal) -> APIRouter:
             response.headers["retry-after"] = str(wait)
             return response
         try:
-            user = await run_in_threadpool(portal.users.authenticate, username[:256], password)
+            user = await run_in_threadpool(services.accounts.authenticate, username[:256], password)
         except AuthenticationError as exc:
-            portal.throttle.failed(account, address)
+            services.throttle.failed(account, address)
             log.info("failed sign-in for %r from %s", account[:64], address)
             return login_page(
                 request, next_value=next, username=username[:256], status=401, error=str(exc)
             )
-        portal.throttle.reset(account)
+        services.throttle.reset(account)
         response = RedirectResponse(next_target(next), status_code=303)
-        await portal.start_session(request, response, user)
+        await services.sign_in.start(request, response, user)
         return response
 
     @router.get("/logout")
@@ -118,18 +113,18 @@ def build_auth_router(portal: Portal) -> APIRouter:
         active = active_session(request)
         if active is None:
             return RedirectResponse(login_path, status_code=303)
-        back = safe_redirect_target(request.headers.get("referer"), default=portal.home_path)
+        back = safe_redirect_target(request.headers.get("referer"), default=services.landing.home)
         return pages.render(
             "logout.html",
             title="Sign out",
             user=active.user,
             csrf_token=csrf.token_for("session:" + active.key),
-            back=back if back.startswith("/") else portal.home_path,
+            back=back if back.startswith("/") else services.landing.home,
         )
 
     @router.post("/logout")
     async def logout(
-        request: Request, csrf_token: OptionalField = "", everywhere: OptionalField = ""
+        request: Request, csrf_token: FormField = "", everywhere: FormField = ""
     ) -> Response:
         active = active_session(request)
         if active is None:
@@ -143,63 +138,8 @@ def build_auth_router(portal: Portal) -> APIRouter:
                 link="/logout",
                 link_text="Sign out",
             )
-        if everywhere:
-            await run_in_threadpool(portal.sessions.end_all, active.user.id)
-        else:
-            await run_in_threadpool(portal.sessions.logout, active.token)
         response = RedirectResponse(login_path, status_code=303)
-        portal.clear_session_cookie(response, request)
-        return response
-
-    @router.get("/setup")
-    async def setup_form(request: Request, token: str = "") -> Response:
-        if not await run_in_threadpool(portal.setup_allowed, token):
-            return _setup_gone(portal)
-        return pages.render("setup.html", title="Set up", token=token, username="", error="")
-
-    @router.post("/setup")
-    async def setup(
-        request: Request,
-        token: FieldStr = "",
-        username: FieldStr = "",
-        password: FieldStr = "",
-        confirm: FieldStr = "",
-    ) -> Response:
-        if not await run_in_threadpool(portal.setup_allowed, token):
-            return _setup_gone(portal)
-
-        def again(error: str) -> Response:
-            return pages.render(
-                "setup.html",
-                status=400,
-                title="Set up",
-                token=token,
-                username=username[:64],
-                error=error,
-            )
-
-        if password != confirm:
-            return again("The two passwords differ.")
-        try:
-            user = await run_in_threadpool(
-                portal.users.create, username, password, roles=("admin",)
-            )
-        except UserError as exc:
-            return again(str(exc).capitalize() + ".")
-        await run_in_threadpool(portal.setup_tokens.clear)
-        response = RedirectResponse(portal.home_path, status_code=303)
-        await portal.start_session(request, response, user)
+        await services.sign_in.end(active, response, everywhere=bool(everywhere))
         return response
 
     return router
-
-
-def _setup_gone(portal: Portal) -> Response:
-    return portal.pages.message(
-        "Setup link not valid",
-        "This setup link was used already, has expired, or the portal has users. Sign in, or "
-        "ask an administrator (`gradio-portal users add NAME --admin --password-stdin`).",
-        status=404,
-        link=portal.settings.login_path,
-        link_text="Sign in",
-    )

@@ -1,4 +1,4 @@
-"""User accounts: create, authenticate, disable, change passwords."""
+"""Accounts: create, authenticate, disable, change passwords."""
 
 from __future__ import annotations
 
@@ -10,16 +10,26 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gradio_portal._errors import AuthenticationError, UserError
-from gradio_portal.auth.passwords import PasswordHasher, check_password_policy
-from gradio_portal.identity import User
 from gradio_portal.storage.database import Database
-from gradio_portal.storage.models import User as UserRow
-from gradio_portal.storage.models import utcnow
+from gradio_portal.storage.models import AccountRow, utcnow
+from gradio_portal.users.passwords import PasswordHasher, check_password_policy
+from gradio_portal.users.user import User
 
-__all__ = ["Account", "UserService", "normalize_username"]
+__all__ = ["Account", "Accounts", "clean_display_name", "normalize_username"]
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 INVALID_CREDENTIALS = "Invalid username or password."
+
+
+def clean_display_name(name: str) -> str:
+    """``name`` without control and format characters (at most 128 characters).
+
+    Display names come from forms and from single-sign-on claims; a control character (an
+    escape sequence for an administrator's terminal) or a bidirectional override (text that
+    displays reversed) has no place in one.
+    """
+    kept = "".join(c for c in name if not unicodedata.category(c).startswith("C"))
+    return " ".join(kept.split())[:128]
 
 
 def normalize_username(name: str) -> str:
@@ -36,7 +46,7 @@ class Account:
     has_password: bool
 
 
-class UserService:
+class Accounts:
     """The portal's user accounts, stored in its database."""
 
     def __init__(self, database: Database, hasher: PasswordHasher | None = None) -> None:
@@ -61,11 +71,11 @@ class UserService:
         if password is not None:
             _policy(password)
         with self.database.session() as session:
-            if session.scalar(select(UserRow.id).where(UserRow.username == name)) is not None:
+            if session.scalar(select(AccountRow.id).where(AccountRow.username == name)) is not None:
                 raise UserError(f"a user named {name!r} already exists")
-            row = UserRow(
+            row = AccountRow(
                 username=name,
-                display_name=(display_name or username).strip()[:128] or name,
+                display_name=clean_display_name(display_name or username) or name,
                 password_hash=self.hasher.hash(password) if password is not None else None,
                 is_active=True,
                 roles=list(roles),
@@ -79,7 +89,7 @@ class UserService:
         """Return the user for valid credentials; raise one identical error otherwise."""
         name = normalize_username(username)
         with self.database.session() as session:
-            row = session.scalar(select(UserRow).where(UserRow.username == name))
+            row = session.scalar(select(AccountRow).where(AccountRow.username == name))
             if row is None:
                 self.hasher.verify_none(password)
                 raise AuthenticationError(INVALID_CREDENTIALS)
@@ -94,22 +104,24 @@ class UserService:
     def get(self, username: str) -> Account | None:
         with self.database.session() as session:
             row = session.scalar(
-                select(UserRow).where(UserRow.username == normalize_username(username))
+                select(AccountRow).where(AccountRow.username == normalize_username(username))
             )
             return _account(row) if row is not None else None
 
     def get_by_id(self, user_id: int) -> Account | None:
         with self.database.session() as session:
-            row = session.get(UserRow, user_id)
+            row = session.get(AccountRow, user_id)
             return _account(row) if row is not None else None
 
     def list(self) -> list[Account]:
         with self.database.session() as session:
-            return [_account(r) for r in session.scalars(select(UserRow).order_by(UserRow.id))]
+            return [
+                _account(r) for r in session.scalars(select(AccountRow).order_by(AccountRow.id))
+            ]
 
     def count(self) -> int:
         with self.database.session() as session:
-            return int(session.scalar(select(func.count(UserRow.id))) or 0)
+            return int(session.scalar(select(func.count(AccountRow.id))) or 0)
 
     def set_password(self, username: str, password: str) -> User:
         """Replace a user's password. Callers end the user's other sessions."""
@@ -134,9 +146,9 @@ class UserService:
             return _user(row)
 
     @staticmethod
-    def _require(session: Session, username: str) -> UserRow:
+    def _require(session: Session, username: str) -> AccountRow:
         row = session.scalar(
-            select(UserRow).where(UserRow.username == normalize_username(username))
+            select(AccountRow).where(AccountRow.username == normalize_username(username))
         )
         if row is None:
             raise UserError(f"no user named {username!r}; `gradio-portal users list` shows them")
@@ -150,11 +162,11 @@ def _policy(password: str) -> None:
         raise UserError(str(exc)) from exc
 
 
-def _user(row: UserRow) -> User:
+def _user(row: AccountRow) -> User:
     return User(
         id=row.id, username=row.username, display_name=row.display_name, roles=tuple(row.roles)
     )
 
 
-def _account(row: UserRow) -> Account:
+def _account(row: AccountRow) -> Account:
     return Account(user=_user(row), is_active=row.is_active, has_password=bool(row.password_hash))

@@ -7,40 +7,21 @@ denies everything under a mount path except an explicit list of static assets.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gradio_portal.compat.routes import is_static
+from gradio_portal.mounts.answers import send_answer, send_json
+from gradio_portal.mounts.paths import MountPaths
 from gradio_portal.navigation.urls import login_url, path_with_query
 from gradio_portal.sessions.middleware import active_session
 
-__all__ = ["STATIC_PREFIXES", "MountGuard", "mount_relative"]
+__all__ = ["MountGuard"]
 
 log = logging.getLogger("gradio_portal")
-
-# Relative to a mount path. Code and images of the Gradio frontend, identical for everyone.
-STATIC_PREFIXES = (
-    "/assets/",
-    "/static/",
-    "/svelte/",
-    "/favicon.ico",
-    "/robots.txt",
-    "/manifest.json",
-    "/pwa_icon",
-    "/theme.css",
-)
-
-
-def mount_relative(path: str, mount_paths: Iterable[str]) -> str | None:
-    """``path`` relative to the mount it falls under (``""`` for the mount itself), or None."""
-    for mount in mount_paths:
-        if path == mount or path.startswith(mount + "/"):
-            return path[len(mount) :]
-    return None
 
 
 class MountGuard:
@@ -50,14 +31,14 @@ class MountGuard:
     anything else gets ``401`` with a JSON body saying how to sign in.
     """
 
-    def __init__(self, app: ASGIApp, *, mount_paths: Iterable[str], login_path: str) -> None:
+    def __init__(self, app: ASGIApp, *, mount_paths: MountPaths, login_path: str) -> None:
         self.app = app
-        self.mount_paths = mount_paths  # a live view: mounts can be added after start-up
+        self.mount_paths = mount_paths
         self.login_path = login_path
 
     def protects(self, path: str) -> bool:
-        relative = mount_relative(path, self.mount_paths)
-        return relative is not None and not _is_static(relative)
+        relative = self.mount_paths.relative(path)
+        return relative is not None and not is_static(relative)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket") or not self.protects(scope["path"]):
@@ -75,20 +56,18 @@ class MountGuard:
         headers = Headers(scope=scope)
         if scope["method"] in ("GET", "HEAD") and "text/html" in headers.get("accept", ""):
             page = path_with_query(scope["path"], scope.get("query_string", b"").decode("latin-1"))
-            await _send(
+            await send_answer(
                 send,
                 303,
                 b"",
                 [(b"location", login_url(page, login_path=self.login_path).encode())],
             )
             return
-        body = json.dumps(
-            {
-                "detail": "Not signed in, or the session ended: "
-                f"sign in at {self.login_path} and retry."
-            }
-        ).encode()
-        await _send(send, 401, body, [(b"content-type", b"application/json")])
+        await send_json(
+            send,
+            401,
+            f"Not signed in, or the session ended: sign in at {self.login_path} and retry.",
+        )
 
 
 async def _serve_signed_in(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
@@ -120,20 +99,3 @@ async def _serve_signed_in(app: ASGIApp, scope: Scope, receive: Receive, send: S
             raise
         log.info("%s: the response had begun when it ended with %s", scope["path"], late)
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-def _is_static(relative: str) -> bool:
-    # "/assets/../config" must not count as an asset.
-    if ".." in relative or "\\" in relative or "//" in relative:
-        return False
-    return any(relative.startswith(prefix) for prefix in STATIC_PREFIXES)
-
-
-async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    headers = [
-        *headers,
-        (b"content-length", str(len(body)).encode()),
-        (b"cache-control", b"no-store"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

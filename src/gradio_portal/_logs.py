@@ -1,0 +1,52 @@
+"""Log lines that carry no secrets: what the portal removes from the server's access log.
+
+uvicorn's access log prints every request's path and query. Under a mounted Gradio app those
+name a page's Gradio session (``queue/data?session_hash=...``, ``heartbeat/<hash>``), an
+event (``call/<api>/<event_id>``), an upload (``upload?upload_id=...``, ``file=<path>``) and
+whatever an app puts in its own query. :class:`RedactingFilter` replaces every query value and
+those path parts with ``…`` before the line is written; method, route and status stay.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+__all__ = ["RedactingFilter", "install_access_log_filter", "redact_target"]
+
+REDACTED = "…"
+
+_QUERY_VALUE = re.compile(r"=([^&#]*)")
+_PATH_SECRETS = (
+    re.compile(r"(/gradio_api/heartbeat/)[^/?#]+"),
+    re.compile(r"(/gradio_api/stream/)[^/?#]+"),
+    re.compile(r"(/gradio_api/call/(?:v2/)?[^/?#]+/)[^/?#]+"),
+    re.compile(r"(/gradio_api/file[=/])[^?#]*"),
+)
+
+
+def redact_target(target: str) -> str:
+    """``target`` (path and query of a request) with identifying parts replaced by ``…``."""
+    path, question, query = target.partition("?")
+    for pattern in _PATH_SECRETS:
+        path = pattern.sub(lambda m: m.group(1) + REDACTED, path)
+    if question:
+        query = _QUERY_VALUE.sub("=" + REDACTED, query)
+    return path + question + query
+
+
+class RedactingFilter(logging.Filter):
+    """A filter for the ``uvicorn.access`` logger (its record's third argument is the target)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_target(args[2]), *args[3:])
+        return True
+
+
+def install_access_log_filter() -> None:
+    """Add :class:`RedactingFilter` to uvicorn's access logger (once per process)."""
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())

@@ -1,0 +1,150 @@
+"""The chat page's components and their arrangement, and the CSS that styles them.
+
+Components only: no event is attached here (see :mod:`.page`), so the page reads top to bottom
+as the user sees it. The ``elem_id`` of each component is what the CSS below and the browser
+tests find it by; keep them stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gradio as gr
+
+from gradio_portal import logout_button
+from gradio_portal.chat.repository import MAX_TITLE_CHARS
+from gradio_portal.chat.ui.state import PLACEHOLDER
+
+__all__ = ["CHAT_CSS", "ChatLayout", "build_layout"]
+
+CHAT_CSS = """
+#conversation-list .wrap { flex-direction: column; gap: 2px; }
+#conversation-list label {
+  width: 100%; margin: 0; padding: 7px 10px; border: none; border-radius: 8px;
+  background: transparent; box-shadow: none; cursor: pointer;
+}
+#conversation-list label span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+#conversation-list label:hover { background: var(--background-fill-secondary); }
+#conversation-list label.selected { background: var(--color-accent-soft); font-weight: 600; }
+#conversation-list input[type="radio"] { display: none; }
+#sidebar-note, #signed-in { font-size: var(--text-sm); color: var(--body-text-color-subdued); }
+#conversation-bar { align-items: center; }
+#confirm-delete { align-items: center; padding: 8px 12px; border-radius: 8px;
+  background: var(--background-fill-secondary); }
+"""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ChatLayout:
+    """The components of one chat page that its events read or update."""
+
+    conversation: gr.State
+    """The conversation this page writes to (an id, or None for a new chat)."""
+    pending_reply: gr.State
+    """The turn stored by ``send``, for ``stream_reply`` to answer (a PendingReply)."""
+    page_query: gr.Textbox
+    """The query string the address bar should show."""
+    new_chat: gr.Button
+    conversations: gr.Radio
+    sidebar_note: gr.Markdown
+    signed_in: gr.Markdown
+    bar: gr.Row
+    title: gr.Textbox
+    rename: gr.Button
+    export: gr.Button
+    ask_delete: gr.Button
+    confirm_row: gr.Row
+    confirm: gr.Button
+    cancel: gr.Button
+    notice: gr.Markdown
+    chatbot: gr.Chatbot
+    message: gr.Textbox
+
+
+def build_layout(*, login_path: str) -> ChatLayout:
+    """Create the page's components inside the current ``gr.Blocks``, in display order.
+
+    ``login_path`` is where "Sign out" lands.
+    """
+    # The conversation this page writes to: server-side, per page load.
+    conversation = gr.State(None)
+    # The turn stored by start_turn, for stream_reply to answer: server-side, per page
+    # load, made by the page's first message (a callable value would add a load event).
+    pending_reply = gr.State(None)
+    # The query string the address bar should show. In the DOM but not shown: the browser
+    # runs .change only for rendered components. It starts as a value no page load sets,
+    # so that "" (a new chat) also fires, and drops a foreign or malformed ?c= from view.
+    page_query = gr.Textbox(value="-", visible="hidden", elem_id="page-query")
+
+    with gr.Sidebar(elem_id="chat-sidebar"):
+        new_chat = gr.Button("+ New chat", variant="primary", elem_id="new-chat")
+        conversations = gr.Radio(
+            choices=[], show_label=False, container=False, elem_id="conversation-list"
+        )
+        sidebar_note = gr.Markdown(visible=False, elem_id="sidebar-note")
+        signed_in = gr.Markdown(elem_id="signed-in")
+        # One click, no confirmation page: the event is a same-site JSON POST.
+        logout_button("Sign out", login_path=login_path, size="sm", elem_id="sign-out")
+
+    with gr.Row(visible=False, equal_height=True, elem_id="conversation-bar") as bar:
+        title = gr.Textbox(
+            show_label=False,
+            container=False,
+            lines=1,
+            max_lines=1,
+            max_length=MAX_TITLE_CHARS,
+            scale=4,
+            elem_id="conversation-title",
+        )
+        rename = gr.Button("Rename", size="sm", scale=0, min_width=90, elem_id="rename")
+        export = gr.Button("Export", size="sm", scale=0, min_width=90, elem_id="export")
+        ask_delete = gr.Button(
+            "Delete", size="sm", variant="stop", scale=0, min_width=90, elem_id="delete"
+        )
+    with gr.Row(visible=False, elem_id="confirm-delete") as confirm_row:
+        gr.Markdown("Delete this conversation and all its messages? This cannot be undone.")
+        confirm = gr.Button(
+            "Delete", variant="stop", size="sm", scale=0, min_width=90, elem_id="confirm"
+        )
+        cancel = gr.Button("Cancel", size="sm", scale=0, min_width=90, elem_id="cancel-delete")
+    notice = gr.Markdown(visible=False, elem_id="notice")
+    chatbot = gr.Chatbot(
+        show_label=False,
+        scale=1,
+        height="100%",
+        placeholder=PLACEHOLDER,
+        buttons=["copy", "copy_all"],
+        feedback_options=None,
+        sanitize_html=True,  # the default, spelled out: messages are untrusted text
+        elem_id="chat",
+    )
+    message = gr.Textbox(
+        placeholder="Message",
+        show_label=False,
+        lines=1,
+        max_lines=10,
+        submit_btn=True,
+        stop_btn=False,
+        autofocus=True,
+        elem_id="message",
+    )
+    return ChatLayout(
+        conversation=conversation,
+        pending_reply=pending_reply,
+        page_query=page_query,
+        new_chat=new_chat,
+        conversations=conversations,
+        sidebar_note=sidebar_note,
+        signed_in=signed_in,
+        bar=bar,
+        title=title,
+        rename=rename,
+        export=export,
+        ask_delete=ask_delete,
+        confirm_row=confirm_row,
+        confirm=confirm,
+        cancel=cancel,
+        notice=notice,
+        chatbot=chatbot,
+        message=message,
+    )

@@ -1,0 +1,134 @@
+"""The chat page assembled: its components, its handlers, and the events that join them.
+
+Where the truth lives:
+
+- The page URL names the conversation (``/chat/?c=42``). The load event reads it, and shows the
+  conversation only if it is the signed-in user's; a missing, foreign or malformed id shows a
+  new chat with a notice and cleans the URL, so nothing tells the two cases apart.
+- The conversation the page writes to is kept in a ``gr.State``, which lives on the server
+  (per page load) and cannot be set by the browser. The first message of a new chat creates the
+  conversation and sets it; the URL then becomes ``?c=<id>`` in place (``history.replaceState``,
+  no reload), so the reply keeps streaming and reload, bookmarks and back all return to it.
+  When the state is not there (a failover moved the page's events to another process), the
+  ``?c=`` of the address bar names the conversation instead, still only if it is the user's.
+- Messages shown and sent to the model come from the database, never from the browser.
+
+Switching conversations and "New chat" navigate with :class:`~gradio_portal.Redirect` (a new
+history entry); deleting replaces the entry of the deleted conversation.
+
+The events' API names, queue settings and outputs are part of the page's contract: the browser
+tests, the integration tests and the chat benchmark call them by name.
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from gradio_portal.chat.service import ChatService
+from gradio_portal.chat.ui.handlers import ChatHandlers, show
+from gradio_portal.chat.ui.layout import ChatLayout, build_layout
+
+__all__ = ["build_chat_blocks"]
+
+# Runs in the browser when the page's conversation changes: the address bar follows without a
+# reload. Query-only, so it works under any mount path or proxy prefix.
+_FOLLOW_URL = """(query) => {
+  const want = query || "";
+  if (window.location.search !== want) {
+    const url = window.location.pathname + want + window.location.hash;
+    window.history.replaceState(window.history.state, "", url);
+  }
+}"""
+
+
+def build_chat_blocks(
+    service: ChatService, *, path: str = "/chat", login_path: str = "/login"
+) -> gr.Blocks:
+    """The chat page for the Blocks mounted at ``path``, answering through ``service``.
+
+    ``login_path`` is where "Sign out" lands. Use :func:`~gradio_portal.chat.mount_chat` to
+    mount it; it also raises Gradio's concurrency limits, which a Blocks for many users needs.
+    """
+    blocks = gr.Blocks(title="Chat", fill_height=True, fill_width=True)
+    with blocks:
+        layout = build_layout(login_path=login_path)
+        handlers = ChatHandlers(service, layout, base="/" + path.strip("/"))
+        _attach_events(blocks, layout, handlers)
+    return blocks
+
+
+def _attach_events(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) -> None:
+    """Register the page's events, in the order the page has always had them."""
+    # What open_page and send both update: the conversation shown, and the sidebar.
+    page_outputs = [
+        ui.chatbot,
+        ui.conversation,
+        ui.page_query,
+        ui.bar,
+        ui.title,
+        ui.export,
+        ui.conversations,
+        ui.sidebar_note,
+        ui.notice,
+    ]
+    blocks.load(
+        handlers.open_page,
+        None,
+        [*page_outputs, ui.signed_in],
+        api_name="open_page",
+        show_progress="hidden",
+    )
+    ui.page_query.change(None, ui.page_query, None, js=_FOLLOW_URL)
+    # Two events, so that each streamed update carries the chatbot alone: Gradio rebuilds
+    # every output a yielded dict leaves out, on every yield (31x the cost of an update).
+    # Storing the message is short, so it skips the queue: one POST instead of a queue
+    # join and an event stream, which is most of what a burst of new messages costs.
+    starting = ui.message.submit(
+        handlers.start_turn,
+        [ui.message, ui.conversation, ui.pending_reply],
+        [*page_outputs, ui.message, ui.pending_reply],
+        api_name="send",
+        queue=False,
+        show_progress="minimal",
+        show_progress_on=[ui.chatbot],
+    )
+    streaming = starting.success(
+        handlers.stream_reply,
+        ui.pending_reply,
+        ui.chatbot,
+        api_name="stream_reply",
+        api_visibility="undocumented",
+        show_progress="minimal",
+        show_progress_on=[ui.chatbot],
+    )
+    # After completion, failure and stop alike (Gradio runs .then after a cancel too).
+    streaming.then(
+        handlers.ready_to_send,
+        ui.pending_reply,
+        ui.message,
+        api_visibility="undocumented",
+        queue=False,
+    )
+    ui.message.stop(None, None, None, cancels=[streaming])
+    # One function for both events: Gradio's concurrency group is the function's identity,
+    # and each access to a method makes a new bound method.
+    start_new_chat = handlers.start_new_chat
+    ui.new_chat.click(start_new_chat, None, None, api_name="new_chat")
+    # The Chatbot's own "Clear" empties the view only: make it mean "start a new chat"
+    # rather than leave a page whose conversation is not the one on screen.
+    ui.chatbot.clear(start_new_chat, None, None, api_visibility="undocumented")
+    ui.conversations.input(
+        handlers.open_conversation, ui.conversations, None, api_name="open_conversation"
+    )
+    gr.on(
+        [ui.rename.click, ui.title.submit],
+        handlers.rename_conversation,
+        [ui.title, ui.conversation],
+        [ui.title, ui.conversations, ui.sidebar_note],
+        api_name="rename",
+    )
+    ui.ask_delete.click(
+        show(True), None, ui.confirm_row, queue=False, api_visibility="undocumented"
+    )
+    ui.cancel.click(show(False), None, ui.confirm_row, queue=False, api_visibility="undocumented")
+    ui.confirm.click(handlers.delete_conversation, ui.conversation, None, api_name="delete")

@@ -1,0 +1,104 @@
+"""Gradio's route layout under a mount path, as the portal's middlewares need to know it.
+
+All paths are relative to the mount (``/app/gradio_api/upload`` is ``/gradio_api/upload``).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = [
+    "API_PREFIX",
+    "FILE_ROUTES",
+    "STATIC_PREFIXES",
+    "UPLOAD",
+    "is_page_route",
+    "is_static",
+]
+
+API_PREFIX = "/gradio_api/"
+"""Every API route of a mounted Blocks (queue, upload, files, info) lives below this."""
+
+UPLOAD = "/gradio_api/upload"
+"""Multipart uploads; answers the list of stored paths."""
+
+FILE_ROUTES = ("/gradio_api/file=", "/gradio_api/file/")
+"""Files served from Gradio's cache and upload directory, by path."""
+
+STATIC_PREFIXES = (
+    "/assets/",
+    "/static/",
+    "/svelte/",
+    "/favicon.ico",
+    "/robots.txt",
+    "/manifest.json",
+    "/pwa_icon",
+    "/theme.css",
+)
+"""Code and images of the Gradio frontend, identical for everyone: served without a session."""
+
+
+RUN_HISTORY_PAGE = "/gradio_api/runs"
+"""The run history page: an HTML page like the app's own."""
+
+
+def is_page_route(relative: str) -> bool:
+    """True where Gradio serves its own HTML pages: the app, its ``demo.route`` pages, and the
+    run history page. Never under ``gradio_api/`` otherwise, where files and answers are."""
+    if relative.rstrip("/") == RUN_HISTORY_PAGE:
+        return True
+    return not relative.startswith(API_PREFIX) and not is_static(relative)
+
+
+def is_static(relative: str) -> bool:
+    """True for a frontend asset (``relative`` to the mount); never for a path with ``..``."""
+    # "/assets/../config" must not count as an asset.
+    if ".." in relative or "\\" in relative or "//" in relative:
+        return False
+    return relative.startswith(STATIC_PREFIXES)
+
+
+# -- what a session hash or an event id reaches ---------------------------------------------
+# Gradio keys a page's event streams, gr.State, cancel, heartbeat, deep links and media streams
+# by the `session_hash` the browser picks, and a started event by its `event_id`; it checks
+# neither against the caller. The portal's binding (mounts/gradio_sessions.py) needs to know
+# where each one travels.
+
+SESSION_QUERY_PARAMS = ("session_hash", "upload_id")
+"""Query parameters that name a page's Gradio session (``queue/data``, ``deep_link``) or one
+of its uploads (``upload``, ``upload_progress``)."""
+
+SESSION_BODY_KEY = "session_hash"
+"""The JSON body key of ``queue/join``, ``run/*``, ``call/*``, ``cancel``, ``component_server``."""
+
+SESSION_PATH_PREFIXES = ("/gradio_api/heartbeat/", "/gradio_api/stream/")
+"""GET routes whose first path segment after the prefix is a session hash."""
+
+EVENT_STARTS = re.compile(r"^/gradio_api/(?:queue/join|call/(?:v2/)?[^/]+)/?$")
+"""POST routes that answer ``{"event_id": ...}`` for an event they start."""
+
+EVENT_ROUTES = (
+    ("GET", re.compile(r"^/gradio_api/call/(?:v2/)?[^/]+/([^/]+)/?$")),
+    ("POST", re.compile(r"^/gradio_api/stream/([^/]+)(?:/close)?/?$")),
+)
+"""(method, pattern): routes that reach an event by the id in the pattern's group."""
+
+EVENT_BODY_ROUTES = ("/gradio_api/cancel", "/gradio_api/reset")
+"""POST routes whose JSON body names an event by ``event_id`` (cancel closes it by that id)."""
+
+OPERATOR_PREFIXES = (
+    "/monitoring",
+    "/gradio_api/dev/",
+    "/gradio_api/vibe-edit",
+    "/gradio_api/undo-vibe-edit",
+    "/gradio_api/vibe-code",
+)
+"""Routes for whoever runs the app, not its users: event analytics of every user (monitoring),
+reloading and editing the app's code."""
+
+LOGOUT = "/logout"
+"""Gradio's own sign-out route (for its ``auth=`` tokens)."""
+
+
+def is_operator_route(relative: str) -> bool:
+    return relative.startswith(OPERATOR_PREFIXES)
