@@ -31,6 +31,10 @@ class LiveServer:
         self.port: int = self._socket.getsockname()[1]
         config.setdefault("log_level", "warning")
         config.setdefault("timeout_graceful_shutdown", 2)
+        # Longer than any client's idle keep-alive (httpx: 5 s, uvicorn's own default too): a
+        # client never reuses a connection the server is closing at that very moment, which
+        # fails the request with a ReadError (seen under a 45-user test on a busy machine).
+        config.setdefault("timeout_keep_alive", 30)
         self._server = uvicorn.Server(uvicorn.Config(app, **config))
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
