@@ -162,3 +162,24 @@ def test_cache_saves_store_reads_and_never_outlives_a_sign_out(store: SessionSto
     assert manager.load(fourth.token) is not None
     manager.end_all(ALICE.id)
     assert manager.load(fourth.token) is None
+
+
+def test_a_write_is_seen_by_the_next_request_even_through_a_stale_cached_copy(
+    store: SessionStore,
+) -> None:
+    # One event is two requests (join, data); when the cache entry expires between them, each
+    # loads its own copy. The handler writes through the first; the second, cached, must not
+    # hand the next event a snapshot from before the write.
+    now = [1000.0]
+    manager = SessionManager(
+        store, idle_timeout=600, absolute_timeout=3600, clock=lambda: now[0], cache_ttl=1.0
+    )
+    token = manager.login(BOB).token
+    first = manager.load(token)
+    now[0] += 2  # the cache entry expires
+    second = manager.load(token)
+    assert first is not None and second is not None and first is not second
+    first.session["visits"] = 1
+    again = manager.cached(token) or manager.load(token)
+    assert again is not None
+    assert again.session.get("visits") == 1

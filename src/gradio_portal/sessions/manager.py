@@ -89,7 +89,8 @@ class SessionManager:
             for old in others[: max(0, len(others) - (self.max_per_user - 1))]:
                 self.store.delete(old.key)
                 self._forget_cached(old.key)
-        return ActiveSession(token, record, Session(self.store, record.key, record.data))
+        session = Session(self.store, record.key, record.data, on_write=self._forget_cached)
+        return ActiveSession(token, record, session)
 
     def _forget_cached(self, key: str) -> None:
         with self._cache_lock:
@@ -136,7 +137,13 @@ class SessionManager:
         if now - record.last_seen_at > self._touch_step:
             self.store.touch(key, now)
             record = replace(record, last_seen_at=now)
-        active = ActiveSession(token, record, Session(self.store, key, record.data))
+        # A write through this session drops every cached copy of it: the next request of the
+        # same cookie reads the store, not a snapshot taken before the write (two requests of
+        # one event, join and data, can each load the session when the cache entry expires
+        # between them).
+        active = ActiveSession(
+            token, record, Session(self.store, key, record.data, on_write=self._forget_cached)
+        )
         if self.cache_ttl > 0:
             with self._cache_lock:
                 self._cache[token] = (now, active)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import Any
 
 from gradio_portal._errors import SessionExpired
@@ -25,12 +25,20 @@ class Session(MutableMapping[str, Any]):
             ctx.session["topic"] = topic      # visible to the next event and request
     """
 
-    __slots__ = ("_data", "_key", "_store", "ended")
+    __slots__ = ("_data", "_key", "_on_write", "_store", "ended")
 
-    def __init__(self, store: SessionStore, key: str, data: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        store: SessionStore,
+        key: str,
+        data: Mapping[str, Any],
+        *,
+        on_write: Callable[[str], None] | None = None,
+    ) -> None:
         self._store = store
         self._key = key
         self._data = dict(data)
+        self._on_write = on_write
         self.ended = False
 
     def __getitem__(self, name: str) -> Any:
@@ -106,6 +114,8 @@ class Session(MutableMapping[str, Any]):
             self.ended = True
             raise SessionExpired("the session has ended: sign in again")
         self._data = data
+        if self._on_write is not None:
+            self._on_write(self._key)
 
     def __repr__(self) -> str:
         return f"Session({self._data!r})"
