@@ -156,11 +156,6 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_app(target: str | None, *, path: str | None = None) -> FastAPI:
-    """The ASGI app ``serve`` runs: a Portal with TARGET (or the built-in app) mounted."""
-    return build_portal(target, path=path).app
-
-
 def build_portal(target: str | None, *, path: str | None = None) -> Portal:
     """The portal ``serve`` runs: TARGET (a Blocks, or a FastAPI application whose Gradio
     mounts the portal guards), or the built-in chat app."""
