@@ -77,6 +77,24 @@ class PortalSettings(BaseSettings):
         "signed-in user) in the browser's storage, where it outlives sign-out. Off by default.",
     )
 
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="How `serve` writes its log: one text line per event (time, level, logger, "
+        "request id, message) or one JSON object per line.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="The lowest level `serve` writes to its log."
+    )
+    metrics_allow: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1/32", "::1/128"],
+        description="Addresses (CIDR) allowed to read /metrics without a token; [] for none.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token that opens /metrics from any address "
+        "(`Authorization: Bearer <token>`).",
+    )
+
     chat_backend: Literal["echo", "openai"] = "echo"
     chat_system_prompt: str = "You are a helpful assistant."
     chat_history_budget_chars: int = 24_000
