@@ -27,6 +27,7 @@ from typing import Any
 
 import gradio as gr
 from sqlalchemy.exc import OperationalError
+from starlette.requests import Request as StarletteRequest
 
 from gradio_portal._errors import UNAVAILABLE, ConfigurationError, SessionExpired, SessionStoreError
 from gradio_portal.compat.internals import private
@@ -173,6 +174,9 @@ class CallbackAdapter:
             request = next(
                 (bound.arguments[n] for n in context_params if n in bound.arguments), None
             )
+            if isinstance(request, StarletteRequest):
+                # Gradio's MCP server runs an unqueued tool with the bare HTTP request.
+                request = gr.Request(request)
             if isinstance(request, Context):
                 context = request
             else:

@@ -33,6 +33,7 @@ from gradio_portal.auth import (
 from gradio_portal.auth.csrf import CSRF_COOKIE
 from gradio_portal.callbacks import CallbackAdapter
 from gradio_portal.compat.blocks import gradio_app_blocks, takes_uploads
+from gradio_portal.compat.mcp import bind_loopback_to_caller
 from gradio_portal.mounts import (
     CrossSiteGuard,
     EventOwners,
@@ -271,6 +272,19 @@ class Portal:
         blocks.head = head  # type: ignore[assignment]
         blocks.config["head"] = head
         self.mount_paths.add(path, uploads=takes_uploads(blocks))
+        bind_loopback_to_caller(blocks, self._caller_credentials)
+
+    def _caller_credentials(self, request: Request) -> tuple[tuple[str, str], ...]:
+        """What signs a caller's MCP tool call back in when Gradio runs it over HTTP.
+
+        The session's token comes from the request's validated session: the portal keeps its
+        cookies out of the headers Gradio sees.
+        """
+        active = active_session(request)
+        found = [("cookie", f"{self.settings.session_cookie}={active.token}")] if active else []
+        if "authorization" in request.headers:
+            found.append(("authorization", request.headers["authorization"]))
+        return tuple(found)
 
     def _adopt_gradio_mounts(self) -> None:
         """Guard the Gradio apps mounted on the application with ``gr.mount_gradio_app``.

@@ -20,6 +20,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("gradio.blocks", "_get_input_parameter_positions"),
     ("gradio.context", "LocalContext"),
     ("gradio.helpers", "special_args"),
+    ("gradio.route_utils", "get_root_url"),
     ("gradio.routes", "App"),
 )
 """Every (module, name) of Gradio's that is not public API and that the portal uses."""

@@ -42,10 +42,15 @@ RUN_HISTORY_PAGE = "/gradio_api/runs"
 """The run history page: an HTML page like the app's own."""
 
 
+MCP_LANDING_PAGE = "/gradio_api/mcp"
+"""Gradio's MCP endpoint, which answers a browser's GET with a page about the server."""
+
+
 def is_page_route(relative: str) -> bool:
-    """True where Gradio serves its own HTML pages: the app, its ``demo.route`` pages, and the
-    run history page. Never under ``gradio_api/`` otherwise, where files and answers are."""
-    if relative.rstrip("/") == RUN_HISTORY_PAGE:
+    """True where Gradio serves its own HTML pages: the app, its ``demo.route`` pages, the
+    run history page and the MCP server's page for browsers. Never under ``gradio_api/``
+    otherwise, where files and answers are."""
+    if relative.rstrip("/") in (RUN_HISTORY_PAGE, MCP_LANDING_PAGE):
         return True
     return not relative.startswith(API_PREFIX) and not is_static(relative)
 
