@@ -22,6 +22,7 @@ what to do next.
 from __future__ import annotations
 
 __all__ = [
+    "GET_A_TOKEN",
     "UNAVAILABLE",
     "AuthenticationError",
     "BackendError",
@@ -37,6 +38,12 @@ UNAVAILABLE = (
     "The portal cannot reach its database right now. Nothing was lost: try again in a moment."
 )
 """What every answer says when the database or Redis is down (page, JSON, Gradio event)."""
+
+GET_A_TOKEN = (
+    "A script signs in with a personal access token, sent as `Authorization: Bearer <token>`: "
+    "create one on the account page (/account) or with `gradio-portal tokens create USERNAME`."
+)
+"""How a script gets in: said by every 401 that a script can meet."""
 
 
 class PortalError(Exception):

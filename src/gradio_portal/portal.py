@@ -30,11 +30,13 @@ from gradio_portal.auth import (
     build_login_router,
     build_setup_router,
 )
+from gradio_portal.auth.access_tokens import build_access_tokens_router
 from gradio_portal.auth.csrf import CSRF_COOKIE
 from gradio_portal.callbacks import CallbackAdapter
 from gradio_portal.compat.blocks import gradio_app_blocks, takes_uploads
 from gradio_portal.compat.mcp import bind_loopback_to_caller
 from gradio_portal.mounts import (
+    ApiDocs,
     CrossSiteGuard,
     EventOwners,
     GradioHeaders,
@@ -47,18 +49,30 @@ from gradio_portal.mounts import (
     UploadOwnership,
 )
 from gradio_portal.navigation.browser import head_snippet
+from gradio_portal.observability import (
+    MetricsAccess,
+    PortalMetrics,
+    RequestObserver,
+    RouteTemplates,
+    build_observability_router,
+)
 from gradio_portal.pages import Pages
+from gradio_portal.pages.methods import answer_allowed_methods
 from gradio_portal.sessions import (
+    BearerSessions,
     Cookies,
     SessionManager,
     SessionMiddleware,
     SignIn,
     active_session,
     open_session_store,
+    refused_access_token,
 )
+from gradio_portal.sessions.observed import ObservedSessionStore
 from gradio_portal.settings import PortalSettings
 from gradio_portal.storage import Database, upgrade
 from gradio_portal.users import Accounts, SsoIdentities
+from gradio_portal.users.tokens import AccessTokens
 
 __all__ = ["Portal"]
 
@@ -103,16 +117,24 @@ class Portal:
         secret = settings.resolve_secret_key()
 
         # -- services ----------------------------------------------------------------------
+        self.metrics = PortalMetrics()
+        """This portal's Prometheus registry (``/metrics``); add your own to its ``registry``."""
         self.database = Database(
             settings.resolved_database_url,
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
         )
+        self.metrics.watch_database(self.database.engine)
         if settings.auto_migrate if migrate is None else migrate:
             upgrade(settings.resolved_database_url)
         self.accounts = Accounts(self.database)
+        self.tokens = AccessTokens(self.database)
         self.sessions = SessionManager(
-            open_session_store(settings, self.database),
+            ObservedSessionStore(
+                open_session_store(settings, self.database),
+                self.metrics,
+                name="redis" if settings.redis_url else "sql",
+            ),
             idle_timeout=settings.session_idle_timeout,
             absolute_timeout=settings.session_absolute_timeout,
             cache_ttl=self._session_cache_ttl(),
@@ -123,13 +145,16 @@ class Portal:
             session_max_age=settings.session_absolute_timeout,
             secure=settings.cookie_secure,
         )
+        self.bearer = BearerSessions(self.tokens, self.sessions, secret)
         self.pages = Pages(site_name)
         self.mount_paths = MountPaths()
         self.landing = Landing(self.mount_paths, login_path=settings.login_path)
         self.setup_tokens = SetupTokens(self.database, self.accounts)
         self.uploads = UploadOwners(self.database)
         self.callbacks = CallbackAdapter(
-            allowed_hosts=settings.allowed_redirect_hosts, login_path=settings.login_path
+            allowed_hosts=settings.allowed_redirect_hosts,
+            login_path=settings.login_path,
+            metrics=self.metrics,
         )
         self.auth = AuthServices(
             settings=settings,
@@ -147,6 +172,8 @@ class Portal:
             cookies=self.cookies,
             setup_tokens=self.setup_tokens,
             landing=self.landing,
+            tokens=self.tokens,
+            bearer=self.bearer,
         )
         self.oidc = OidcLogin.configured(
             self.auth, SsoIdentities(self.database, self.accounts), secret
@@ -157,9 +184,12 @@ class Portal:
         # The API document answers signed-in users only; the interactive docs pages are off:
         # FastAPI's load their scripts from a CDN, which an offline or strict site cannot use.
         self.app = app or FastAPI(title=site_name, docs_url=None, redoc_url=None, openapi_url=None)
-        self.app.include_router(build_login_router(self.auth, oidc=self.oidc))
+        self.app.include_router(
+            build_login_router(self.auth, oidc=self.oidc, metrics=self.metrics)
+        )
         self.app.include_router(build_setup_router(self.auth))
         self.app.include_router(build_account_router(self.auth))
+        self.app.include_router(build_access_tokens_router(self.auth))
         self.app.include_router(build_admin_router(self.auth))
         if self.oidc is not None:
             self.app.include_router(self.oidc.router())
@@ -174,6 +204,7 @@ class Portal:
 
         # -- middleware: added innermost first, so a request meets them in reverse order ----
         # The mount hardening only sees signed-in requests: the guard (added later) runs first.
+        self.app.add_middleware(ApiDocs, mount_paths=self.mount_paths)
         self.app.add_middleware(UploadOwnership, mount_paths=self.mount_paths, owners=self.uploads)
         self.app.add_middleware(
             GradioSessionBinding,
@@ -207,12 +238,24 @@ class Portal:
 
         self.app.build_middleware_stack = build_guarded_stack  # type: ignore[method-assign]
         setattr(self.app.state, _STATE_KEY, self)
-        # Outermost: everything after it reads the session it resolves.
+        # Everything after it reads the session it resolves.
         self.app.add_middleware(
             SessionMiddleware,
             manager=self.sessions,
             cookies=self.cookies,
             unavailable=self.pages.unavailable_app,
+            bearer=self.bearer,
+            refused_token=refused_access_token,
+        )
+
+        # -- observability (docs/operations.md) --------------------------------------------
+        self.app.include_router(
+            build_observability_router(self.metrics, MetricsAccess.from_settings(settings))
+        )
+        answer_allowed_methods(self.app)
+        # Outermost: every log line of a request carries its id, and its time is all counted.
+        self.app.add_middleware(
+            RequestObserver, metrics=self.metrics, routes=RouteTemplates(self.app)
         )
 
     @classmethod
@@ -260,7 +303,7 @@ class Portal:
     def _guard(self, path: str, blocks: gr.Blocks) -> None:
         """Put a mounted Blocks behind the portal: adapted callbacks, the browser script, the
         guard and the hardening of its path."""
-        self.callbacks.adapt(blocks)
+        self.callbacks.adapt(blocks, app=path)
         hosts = self.settings.allowed_redirect_hosts
         head = head_snippet(
             login_url=self.settings.login_path,

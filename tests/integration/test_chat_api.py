@@ -134,9 +134,10 @@ def test_without_a_session_the_answer_is_401_json(
 ) -> None:
     response = httpx.request(method, server.url + path, headers=AJAX)
     assert response.status_code == 401
-    assert response.json() == {
-        "detail": "Not signed in, or the session ended: sign in at /login and retry."
-    }
+    detail = response.json()["detail"]
+    assert detail.startswith("Not signed in, or the session ended: sign in at /login and retry.")
+    assert "Authorization: Bearer" in detail
+    assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "abc", str(2**63), "1.5"])

@@ -9,9 +9,10 @@ from gradio_portal.auth.landing import Landing
 from gradio_portal.auth.setup_tokens import SetupTokens
 from gradio_portal.auth.throttle import LoginThrottle
 from gradio_portal.pages import Pages
-from gradio_portal.sessions import Cookies, SessionManager, SignIn
+from gradio_portal.sessions import BearerSessions, Cookies, SessionManager, SignIn
 from gradio_portal.settings import PortalSettings
 from gradio_portal.users import Accounts
+from gradio_portal.users.tokens import AccessTokens
 
 __all__ = ["AuthServices"]
 
@@ -34,6 +35,8 @@ class AuthServices:
     cookies: Cookies
     setup_tokens: SetupTokens
     landing: Landing
+    tokens: AccessTokens
+    bearer: BearerSessions
 
     @property
     def login_path(self) -> str:

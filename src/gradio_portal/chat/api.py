@@ -20,11 +20,12 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from gradio_portal import User
+from gradio_portal._errors import GET_A_TOKEN
 from gradio_portal.auth.csrf import same_origin
 from gradio_portal.chat.markdown import conversation_markdown
 from gradio_portal.chat.repository import ConversationInfo, StoredMessage
 from gradio_portal.chat.service import ChatService
-from gradio_portal.sessions.middleware import active_session
+from gradio_portal.sessions.middleware import active_session, by_access_token
 
 __all__ = [
     "API_PREFIX",
@@ -92,8 +93,9 @@ def build_chat_router(service: ChatService, *, login_path: str = "/login") -> AP
         if active is None:
             raise HTTPException(
                 401,
-                detail=f"Not signed in, or the session ended: sign in at {login_path} and retry.",
-                headers=_PRIVATE,
+                detail=f"Not signed in, or the session ended: sign in at {login_path} and retry. "
+                + GET_A_TOKEN,
+                headers={**_PRIVATE, "www-authenticate": 'Bearer realm="gradio-portal"'},
             )
         response.headers.update(_PRIVATE)
         return active.user
@@ -101,8 +103,11 @@ def build_chat_router(service: ChatService, *, login_path: str = "/login") -> AP
     def same_site_script(request: Request, _user: User = Depends(signed_in_user)) -> None:
         """Refuse a state change that a cross-site page could have sent.
 
-        Depends on the user so that an anonymous request gets ``401`` before ``403``.
+        Depends on the user so that an anonymous request gets ``401`` before ``403``. A script
+        signed in with an access token (and no cookie) is no browser being tricked.
         """
+        if by_access_token(request):
+            return
         if not request.headers.get(CSRF_HEADER) or not same_origin(request.headers):
             raise HTTPException(
                 403,

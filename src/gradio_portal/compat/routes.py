@@ -20,6 +20,8 @@ API_PREFIX = "/gradio_api/"
 """Every API route of a mounted Blocks (queue, upload, files, info) lives below this."""
 
 UPLOAD = "/gradio_api/upload"
+API_INFO = "/gradio_api/info"
+"""The API description behind the "Use via API" page, with a code snippet per endpoint."""
 """Multipart uploads; answers the list of stored paths."""
 
 FILE_ROUTES = ("/gradio_api/file=", "/gradio_api/file/")

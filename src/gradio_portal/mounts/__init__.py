@@ -11,13 +11,15 @@ Outermost first, as a request meets them:
 - :class:`GradioSessionBinding` (:mod:`.gradio_sessions`): a Gradio session (and its events)
   belongs to the portal session that opened it; the portal's cookies stay out of the app;
 - :class:`UploadOwnership` (:mod:`.uploads`): an upload stays with its uploader; bodies are
-  parsed once, as the app will (:mod:`.bodies`).
+  parsed once, as the app will (:mod:`.bodies`);
+- :class:`ApiDocs` (:mod:`.api_docs`): the "Use via API" snippets send an access token.
 
 They share one live :class:`MountPaths`, and answer through :mod:`.answers`.
 """
 
 from __future__ import annotations
 
+from gradio_portal.mounts.api_docs import ApiDocs
 from gradio_portal.mounts.cross_site import CrossSiteGuard
 from gradio_portal.mounts.gradio_routes import GradioRoutes
 from gradio_portal.mounts.gradio_sessions import EventOwners, GradioSessionBinding, SessionNames
@@ -27,6 +29,7 @@ from gradio_portal.mounts.paths import MountPaths
 from gradio_portal.mounts.uploads import UploadOwners, UploadOwnership
 
 __all__ = [
+    "ApiDocs",
     "CrossSiteGuard",
     "EventOwners",
     "GradioHeaders",

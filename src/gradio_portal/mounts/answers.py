@@ -23,10 +23,14 @@ async def send_answer(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_json(send: Send, status: int, detail: str) -> None:
+async def send_json(
+    send: Send, status: int, detail: str, *, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """Answer ``{"detail": detail}`` with ``status``; never cached."""
     body = json.dumps({"detail": detail}).encode()
-    await send_answer(send, status, body, [(b"content-type", b"application/json")])
+    await send_answer(
+        send, status, body, [(b"content-type", b"application/json"), *(headers or [])]
+    )
 
 
 def hold_response(send: Send, finish: Callable[[Message, bytes], Awaitable[None]]) -> Send:

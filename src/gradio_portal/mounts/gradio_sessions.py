@@ -53,6 +53,7 @@ from gradio_portal.compat.routes import (
 from gradio_portal.mounts.answers import hold_response, send_json
 from gradio_portal.mounts.bodies import BodyRefused, is_json_request, read_body, replay
 from gradio_portal.mounts.paths import MountPaths
+from gradio_portal.sessions.bearer import bearer_token
 
 __all__ = ["EventOwners", "GradioSessionBinding", "SessionNames"]
 
@@ -130,7 +131,7 @@ class GradioSessionBinding:
         relative, active = found
         owner = active.key
         scope = dict(scope)
-        scope["headers"] = self._without_portal_cookies(scope["headers"])
+        scope["headers"] = self._without_portal_credentials(scope["headers"])
         scope["query_string"] = self._named_query(scope.get("query_string", b""), owner)
         method = scope["method"]
 
@@ -167,7 +168,7 @@ class GradioSessionBinding:
 
     # -- the parts of a request that carry a session -----------------------------------------
 
-    def _without_portal_cookies(
+    def _without_portal_credentials(
         self, headers: list[tuple[bytes, bytes]]
     ) -> list[tuple[bytes, bytes]]:
         kept = []
@@ -181,6 +182,8 @@ class GradioSessionBinding:
                 if not any(pair.strip() for pair in pairs):
                     continue
                 value = b";".join(pairs).strip()
+            elif name == b"authorization" and bearer_token(value.decode("latin-1")):
+                continue  # the portal's access token, like its cookies, stays with the portal
             kept.append((name, value))
         return kept
 

@@ -13,6 +13,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gradio_portal._errors import GET_A_TOKEN
 from gradio_portal.compat.routes import is_static
 from gradio_portal.mounts.answers import send_answer, send_json
 from gradio_portal.mounts.paths import MountPaths
@@ -66,7 +67,9 @@ class MountGuard:
         await send_json(
             send,
             401,
-            f"Not signed in, or the session ended: sign in at {self.login_path} and retry.",
+            f"Not signed in, or the session ended: sign in at {self.login_path} and retry. "
+            + GET_A_TOKEN,
+            headers=[(b"www-authenticate", b'Bearer realm="gradio-portal"')],
         )
 
 

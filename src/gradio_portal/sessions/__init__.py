@@ -4,7 +4,8 @@
 - :mod:`.manager` timeouts, rotation and the in-process cache on top of any store;
 - :mod:`.session` the session as callbacks see it (writes persist at once);
 - :mod:`.cookies` the one object that writes and reads the portal's cookies;
-- :mod:`.middleware` resolves the cookie once per request;
+- :mod:`.middleware` resolves the cookie (or a script's access token) once per request;
+- :mod:`.bearer` the session a personal access token leads to;
 - :mod:`.signin` starts and ends a session over HTTP (session and cookie together).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from gradio_portal._errors import SessionExpired
 from gradio_portal.sessions.base import SessionRecord, SessionStore
+from gradio_portal.sessions.bearer import BearerSessions, refused_access_token
 from gradio_portal.sessions.cookies import Cookies
 from gradio_portal.sessions.manager import ActiveSession, SessionManager
 from gradio_portal.sessions.middleware import SessionMiddleware, active_session
@@ -24,6 +26,7 @@ from gradio_portal.storage.database import Database
 __all__ = [
     "ActiveSession",
     "AnonymousSession",
+    "BearerSessions",
     "Cookies",
     "SQLSessionStore",
     "Session",
@@ -35,6 +38,7 @@ __all__ = [
     "SignIn",
     "active_session",
     "open_session_store",
+    "refused_access_token",
 ]
 
 

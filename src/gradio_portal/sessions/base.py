@@ -67,8 +67,14 @@ class SessionStore(Protocol):
         now: float,
         user_agent: str,
         address: str,
+        token: str | None = None,
     ) -> tuple[str, SessionRecord]:
-        """Store a new session and return its cookie token and record."""
+        """Store a new session and return its cookie token and record.
+
+        ``token``: the session's token when the caller has one (an access token's session,
+        whose token derives from it); a new random one otherwise. Creating a session that
+        exists under the given token returns the stored one.
+        """
         ...
 
     def get(self, key: str) -> SessionRecord | None:

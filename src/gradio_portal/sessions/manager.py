@@ -68,8 +68,17 @@ class SessionManager:
         self._cache: OrderedDict[str, tuple[float, ActiveSession]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
-    def login(self, user: User, *, user_agent: str = "", address: str = "") -> ActiveSession:
+    def login(
+        self,
+        user: User,
+        *,
+        user_agent: str = "",
+        address: str = "",
+        token: str | None = None,
+    ) -> ActiveSession:
         """Start a session for ``user``. Callers revoke the previous one (rotation).
+
+        ``token`` names the session when the caller derives it (an access token's session).
 
         Beyond ``max_per_user`` live sessions, the oldest ones end: a user (or a stolen
         password) cannot pile up sessions without bound.
@@ -80,6 +89,7 @@ class SessionManager:
             now=self._clock(),
             user_agent=user_agent,
             address=address,
+            token=token,
         )
         if self.max_per_user is not None:
             others = sorted(

@@ -6,10 +6,19 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import redis
-from redis.exceptions import RedisError
+from gradio_portal._errors import ConfigurationError, SessionStoreError
 
-from gradio_portal._errors import SessionStoreError
+try:
+    import redis
+    from redis.exceptions import RedisError
+except ModuleNotFoundError as exc:  # the redis extra is not installed
+    if exc.name != "redis":
+        raise
+    raise ConfigurationError(
+        "sessions in Redis (GRADIO_PORTAL_REDIS_URL) need the redis package, which is not "
+        "installed: run `pip install 'gradio-portal[redis]'`"
+    ) from exc
+
 from gradio_portal.sessions.base import SessionRecord, hash_token, new_token
 from gradio_portal.users.user import User
 
@@ -59,8 +68,9 @@ class RedisSessionStore:
         now: float,
         user_agent: str,
         address: str,
+        token: str | None = None,
     ) -> tuple[str, SessionRecord]:
-        token = new_token()
+        token = token or new_token()
         key = hash_token(token)
         fields: dict[str | bytes, str | bytes] = {
             "user": json.dumps([user.id, user.username, user.display_name, list(user.roles)]),

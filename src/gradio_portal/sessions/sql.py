@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gradio_portal._errors import SessionStoreError
@@ -33,8 +33,10 @@ class SQLSessionStore:
         now: float,
         user_agent: str,
         address: str,
+        token: str | None = None,
     ) -> tuple[str, SessionRecord]:
-        token = new_token()
+        given = token is not None
+        token = token or new_token()
         row = SessionRow(
             id=hash_token(token),
             user_id=user.id,
@@ -48,8 +50,17 @@ class SQLSessionStore:
             user_agent=user_agent[:256],
             address=address[:64],
         )
-        with self._session() as session:
-            session.add(row)
+        try:
+            with self.database.session() as session:
+                session.add(row)
+        except IntegrityError:
+            # Two requests of one access token started its session at once: keep the first.
+            existing = self.get(row.id) if given else None
+            if existing is None:
+                raise SessionStoreError(_UNREACHABLE) from None
+            return token, existing
+        except SQLAlchemyError as exc:
+            raise SessionStoreError(_UNREACHABLE) from exc
         return token, _record(row)
 
     def get(self, key: str) -> SessionRecord | None:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AccessTokenRow",
     "AccountRow",
     "Base",
     "Conversation",
@@ -108,6 +109,25 @@ class SessionRow(Base):
     last_seen_at: Mapped[float] = mapped_column(Float)
     user_agent: Mapped[str] = mapped_column(String(256), default="")
     address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AccessTokenRow(Base):
+    """A personal access token: a script, notebook or MCP client acting as its user.
+
+    Only the token's SHA-256 is stored (tokens are 256 random bits, so a plain hash is
+    enough); ``prefix`` is the start of the token, shown so a user can tell tokens apart."""
+
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class SetupToken(Base):
