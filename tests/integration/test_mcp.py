@@ -194,3 +194,25 @@ def test_calls_stop_when_the_session_ends(server: LiveServer) -> None:
         assert logout(alice).status_code == 303
         refused = replay.post(ENDPOINT, json=INITIALIZE, headers=ACCEPT)
     assert refused.status_code == 401
+
+
+def test_an_mcp_client_signs_in_with_an_access_token(portal: Portal, server: LiveServer) -> None:
+    token, _ = portal.tokens.create("bob", label="assistant")
+
+    async def session() -> None:
+        async with (
+            httpx.AsyncClient(headers={"authorization": f"Bearer {token}"}, timeout=30) as http,
+            streamable_http_client(server.url + ENDPOINT, http_client=http) as (read, write, _),
+            ClientSession(read, write) as mcp,
+        ):
+            await mcp.initialize()
+            assert await call(mcp, "whoami", {"greeting": "Hello"}) == "Hello, bob"
+            assert await call(mcp, "count_to", {"n": 2}) == "bob: 2"
+            assert await call(mcp, "shout", {"text": "hi"}) == "HI (bob)"
+
+    anyio.run(session)
+    with httpx.Client(base_url=server.url) as script:
+        junk = script.post(
+            ENDPOINT, json=INITIALIZE, headers={**ACCEPT, "authorization": "Bearer gpp_x"}
+        )
+    assert junk.status_code == 401 and "tokens create" in junk.json()["detail"]
