@@ -5,6 +5,11 @@ name a page's Gradio session (``queue/data?session_hash=...``, ``heartbeat/<hash
 event (``call/<api>/<event_id>``), an upload (``upload?upload_id=...``, ``file=<path>``) and
 whatever an app puts in its own query. :class:`RedactingFilter` replaces every query value and
 those path parts with ``…`` before the line is written; method, route and status stay.
+
+Other log lines may quote a path too (a warning about a request): :func:`redact_text` removes
+the same path parts, and the values of query parameters that name a session, an upload or a
+secret, from any text. ``serve``'s log handler applies it to every line
+(gradio_portal.observability.logs).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import logging
 import re
 
-__all__ = ["RedactingFilter", "install_access_log_filter", "redact_target"]
+__all__ = ["RedactingFilter", "install_access_log_filter", "redact_target", "redact_text"]
 
 REDACTED = "…"
 
@@ -21,7 +26,16 @@ _PATH_SECRETS = (
     re.compile(r"(/gradio_api/heartbeat/)[^/?#]+"),
     re.compile(r"(/gradio_api/stream/)[^/?#]+"),
     re.compile(r"(/gradio_api/call/(?:v2/)?[^/?#]+/)[^/?#]+"),
-    re.compile(r"(/gradio_api/file[=/])[^?#]*"),
+    # uvicorn quotes the path it logs: "file=" arrives as "file%3D".
+    re.compile(r"(/gradio_api/file(?:=|/|%3[Dd]))[^?#]*"),
+)
+# In free text a value ends at whitespace or a quote as well.
+_TEXT_PATH_SECRETS = tuple(
+    re.compile(p.pattern.replace("[^/?#]", "[^/?#\\s'\"]").replace("[^?#]", "[^?#\\s'\"]"))
+    for p in _PATH_SECRETS
+)
+_SECRET_VALUES = re.compile(
+    r"((?<![A-Za-z0-9_])(?:session_hash|upload_id|event_id|token|password)=)[^&#\s'\"]+"
 )
 
 
@@ -33,6 +47,17 @@ def redact_target(target: str) -> str:
     if question:
         query = _QUERY_VALUE.sub("=" + REDACTED, query)
     return path + question + query
+
+
+def redact_text(text: str) -> str:
+    """``text`` (any log message) without session hashes, event ids, file paths and secrets
+    that paths and query strings in it carry."""
+    if "gradio_api/" in text:
+        for pattern in _TEXT_PATH_SECRETS:
+            text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
+    if "=" in text:
+        text = _SECRET_VALUES.sub(lambda m: m.group(1) + REDACTED, text)
+    return text
 
 
 class RedactingFilter(logging.Filter):

@@ -7,7 +7,9 @@ signature is the original one with every ``Context`` parameter re-annotated as `
 Gradio then injects its request at that position, and the wrapper replaces it with a
 :class:`Context` before calling the original. The wrapper also turns a :class:`Redirect` that
 the handler raised, returned or yielded into the error message that the portal's browser
-script recognises and follows.
+script recognises and follows. Each run is measured too: its duration and outcome (ok, error,
+redirect, expired, cancelled) per app, generators running now, and the request id of the
+``queue/join`` that started it, for the handler's log lines.
 
 Events created inside ``@gr.render`` do not exist when the Blocks is mounted: Gradio builds
 them for each page, every time the render function runs. The adapter wraps the render function
@@ -17,12 +19,15 @@ creates, in the page's own copy of the Blocks, before Gradio sends them to the b
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import inspect
 import logging
+import time
 import typing
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator
+from types import TracebackType
 from typing import Any
 
 import gradio as gr
@@ -35,6 +40,8 @@ from gradio_portal.context import Context, page_of
 from gradio_portal.navigation.browser import navigate_error_message
 from gradio_portal.navigation.redirect import Redirect
 from gradio_portal.navigation.urls import is_safe_url, login_url
+from gradio_portal.observability import REQUEST_ID, AppEvents, PortalMetrics
+from gradio_portal.observability.metrics import EventOutcome
 
 __all__ = ["CallbackAdapter"]
 
@@ -49,37 +56,50 @@ UNSAFE_TARGET = (
 
 
 class CallbackAdapter:
-    """Wraps the handlers of a Blocks; one instance per portal."""
+    """Wraps the handlers of a Blocks; one instance per portal.
 
-    def __init__(self, *, allowed_hosts: Collection[str] = (), login_path: str = "/login") -> None:
+    With ``metrics``, every run of a handler is measured (see :meth:`adapt`).
+    """
+
+    def __init__(
+        self,
+        *,
+        allowed_hosts: Collection[str] = (),
+        login_path: str = "/login",
+        metrics: PortalMetrics | None = None,
+    ) -> None:
         self.allowed_hosts = tuple(allowed_hosts)
         self.login_path = login_path
+        self.metrics = metrics
+        # The gr.Request of the event running in this context (Gradio sets it for any handler).
+        self.gradio_request = private("gradio.context", "LocalContext").request
 
-    def adapt(self, blocks: gr.Blocks) -> int:
+    def adapt(self, blocks: gr.Blocks, *, app: str = "") -> int:
         """Wrap every handler of ``blocks`` (once); return how many were wrapped.
 
         A ``@gr.render`` function counts as one: the events it creates are wrapped each time
-        it runs.
+        it runs. ``app`` (the mount path) labels the runs in the metrics.
         """
-        return self._adapt_functions(blocks.fns.values())
+        events = self.metrics.app_events(app) if self.metrics is not None else None
+        return self._adapt_functions(blocks.fns.values(), events)
 
-    def _adapt_functions(self, block_fns: Iterable[Any]) -> int:
+    def _adapt_functions(self, block_fns: Iterable[Any], events: AppEvents | None) -> int:
         count = 0
         for block_fn in list(block_fns):
             if block_fn.renderable is not None:
-                count += self._adapt_render(block_fn)
+                count += self._adapt_render(block_fn, events)
                 continue
             fn = block_fn.fn
             if fn is None or getattr(fn, _WRAPPED, False):
                 continue
             context_params = _context_parameters(fn)
-            block_fn.fn = self._wrap(fn, context_params)
+            block_fn.fn = self._wrap(fn, context_params, events)
             if context_params:
                 _refresh_cached_analysis(block_fn)
             count += 1
         return count
 
-    def _adapt_render(self, block_fn: Any) -> int:
+    def _adapt_render(self, block_fn: Any, events: AppEvents | None) -> int:
         """Wrap a ``@gr.render`` function, so that it gets a Context and its events are adapted.
 
         Gradio's handler of a render event is ``Renderable.apply``, which calls the user's
@@ -99,12 +119,13 @@ class CallbackAdapter:
             page_blocks = private("gradio.context", "LocalContext").blocks_config.get(None)
             if page_blocks is not None:
                 adapter._adapt_functions(
-                    fn for fn in page_blocks.fns.values() if fn.rendered_in is renderable
+                    (fn for fn in page_blocks.fns.values() if fn.rendered_in is renderable),
+                    events,
                 )
             return result
 
         context_params = _context_parameters(render)
-        renderable.fn = self._wrap(render_and_adapt, context_params)
+        renderable.fn = self._wrap(render_and_adapt, context_params, events)
         if context_params:
             _refresh_cached_analysis(block_fn)
         return 1
@@ -130,31 +151,39 @@ class CallbackAdapter:
             page = page_of(request.request.headers, default="/")
         return self.browser_error(Redirect(login_url(page, login_path=self.login_path)))
 
-    @contextlib.contextmanager
-    def _translated(self, request: gr.Request | None) -> Iterator[None]:
-        """What a handler raises, as the browser script and the page understand it."""
-        try:
-            yield
-        except Redirect as target:
-            raise self.browser_error(target) from None
-        except _UNAVAILABLE as exc:
-            raise self.unavailable(exc) from None
-        except SessionExpired:
-            # Signed out (or the account disabled) while the handler ran.
-            raise self._expired(request) from None
+    def _outcome(
+        self, exc: BaseException | None, request: gr.Request | None
+    ) -> tuple[EventOutcome, gr.Error | None]:
+        """How a run that ended with ``exc`` counts, and the error the page gets instead."""
+        if exc is None:
+            return "ok", None
+        if isinstance(exc, Redirect):
+            return "redirect", self.browser_error(exc)
+        if isinstance(exc, _UNAVAILABLE):
+            return "error", self.unavailable(exc)
+        if isinstance(exc, SessionExpired):
+            # Signed out (or the account disabled) before or while the handler ran.
+            return "expired", self._expired(request)
+        if isinstance(exc, GeneratorExit | asyncio.CancelledError):
+            return "cancelled", None  # stopped by the user, or the page closed
+        return "error", None
 
-    def _check_result(self, result: Any) -> Any:
+    @staticmethod
+    def _check_result(result: Any) -> Any:
+        """``result``, unless it is or holds a Redirect: that is raised, as if the handler had."""
         if isinstance(result, Redirect):
-            raise self.browser_error(result)
+            raise result
         if isinstance(result, tuple | list):
             for item in result:
                 if isinstance(item, Redirect):
-                    raise self.browser_error(item)
+                    raise item
         return result
 
     # -- wrapping ---------------------------------------------------------------------------
 
-    def _wrap(self, fn: Callable[..., Any], context_params: tuple[str, ...]) -> Callable[..., Any]:
+    def _wrap(
+        self, fn: Callable[..., Any], context_params: tuple[str, ...], events: AppEvents | None
+    ) -> Callable[..., Any]:
         signature = inspect.signature(fn)
         if context_params:
             signature = signature.replace(
@@ -165,11 +194,11 @@ class CallbackAdapter:
             )
 
         def prepare(
-            args: tuple[Any, ...], kwargs: dict[str, Any]
-        ) -> tuple[tuple[Any, ...], dict[str, Any], Any]:
-            """The arguments to call ``fn`` with, and the event's ``gr.Request`` if known."""
+            args: tuple[Any, ...], kwargs: dict[str, Any], run: _Run
+        ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+            """The arguments to call ``fn`` with; ``run.request``: the event's ``gr.Request``."""
             if not context_params:
-                return args, kwargs, None
+                return args, kwargs
             bound = signature.bind_partial(*args, **kwargs)
             request = next(
                 (bound.arguments[n] for n in context_params if n in bound.arguments), None
@@ -180,51 +209,51 @@ class CallbackAdapter:
             if isinstance(request, Context):
                 context = request
             else:
-                try:
-                    context = Context.from_request(request)  # type: ignore[arg-type]
-                except SessionExpired:
-                    raise self._expired(request) from None
+                run.request = request
+                context = Context.from_request(request)  # type: ignore[arg-type]
             for name in context_params:
                 bound.arguments[name] = context
-            return bound.args, bound.kwargs, context.request
+            run.request = context.request
+            return bound.args, bound.kwargs
 
-        translated = self._translated
+        check = self._check_result
         wrapper: Any
         if inspect.isasyncgenfunction(fn):
 
             async def async_gen_wrapper(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-                a, k, request = prepare(args, kwargs)
-                with translated(request):
+                with _Run(self, events, stream=True) as run:
+                    a, k = prepare(args, kwargs, run)
                     # aclosing: when Gradio closes this wrapper (stop, disconnect), the
                     # handler's own finally blocks run now, not at garbage collection.
                     async with contextlib.aclosing(fn(*a, **k)) as items:
                         async for item in items:
-                            yield self._check_result(item)
+                            yield check(item)
 
             wrapper = async_gen_wrapper
         elif inspect.isgeneratorfunction(fn):
 
             def gen_wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
-                a, k, request = prepare(args, kwargs)
-                with translated(request), contextlib.closing(fn(*a, **k)) as items:
-                    for item in items:
-                        yield self._check_result(item)
+                with _Run(self, events, stream=True) as run:
+                    a, k = prepare(args, kwargs, run)
+                    with contextlib.closing(fn(*a, **k)) as items:
+                        for item in items:
+                            yield check(item)
 
             wrapper = gen_wrapper
         elif inspect.iscoroutinefunction(fn):
 
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                a, k, request = prepare(args, kwargs)
-                with translated(request):
-                    return self._check_result(await fn(*a, **k))
+                with _Run(self, events, stream=False) as run:
+                    a, k = prepare(args, kwargs, run)
+                    return check(await fn(*a, **k))
 
             wrapper = async_wrapper
         else:
 
             def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
-                a, k, request = prepare(args, kwargs)
-                with translated(request):
-                    return self._check_result(fn(*a, **k))
+                with _Run(self, events, stream=False) as run:
+                    a, k = prepare(args, kwargs, run)
+                    return check(fn(*a, **k))
 
             wrapper = sync_wrapper
 
@@ -238,6 +267,56 @@ class CallbackAdapter:
         wrapper.__annotations__ = hints
         setattr(wrapper, _WRAPPED, True)
         return wrapper  # type: ignore[no-any-return]
+
+
+class _Run:
+    """One run of a handler: what it ends with, as the page understands it (see
+    :meth:`CallbackAdapter._outcome`); its outcome and duration in the app's metrics; and, for
+    its log lines, the request id of the request that started the event."""
+
+    __slots__ = ("adapter", "events", "request", "started", "stream")
+
+    def __init__(self, adapter: CallbackAdapter, events: AppEvents | None, *, stream: bool) -> None:
+        self.adapter = adapter
+        self.events = events
+        self.stream = stream
+        self.request: gr.Request | None = None
+        self.started = 0.0
+
+    def __enter__(self) -> _Run:
+        # Set, never reset: a sync handler runs in a copy of the context, and Gradio may run
+        # each step of a generator in another one, where a reset would fail.
+        REQUEST_ID.set(_request_id(self.adapter.gradio_request.get(None)))
+        if self.events is not None:
+            self.started = time.perf_counter()
+            if self.stream:
+                self.events.stream_started()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        outcome, replacement = self.adapter._outcome(exc, self.request)
+        if self.events is not None:
+            if self.stream:
+                self.events.stream_ended()
+            self.events.finished(outcome, time.perf_counter() - self.started)
+        if replacement is not None:
+            raise replacement from None
+
+
+def _request_id(request: Any) -> str | None:
+    """The ``X-Request-ID`` of Gradio's request (set by the portal for every request)."""
+    if request is None:
+        return None
+    try:
+        value = request.headers.get("x-request-id")
+    except Exception:  # a request Gradio made up without headers
+        return None
+    return value if isinstance(value, str) else None
 
 
 def _type_hints(fn: Callable[..., Any]) -> dict[str, Any]:

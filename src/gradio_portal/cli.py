@@ -117,7 +117,10 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gradio_portal._runtime import tune_garbage_collector
+    from gradio_portal.observability import configure_logging
+    from gradio_portal.settings import PortalSettings
 
+    log_config = configure_logging(PortalSettings())
     if args.processes > 1:
         from gradio_portal.supervisor import run_processes
 
@@ -149,6 +152,7 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         log_level="info",
+        log_config=log_config,
         timeout_graceful_shutdown=5,
         # A portal that cannot start (say, a Gradio mount it cannot guard) stops the server.
         lifespan="on",

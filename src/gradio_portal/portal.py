@@ -184,9 +184,7 @@ class Portal:
         # The API document answers signed-in users only; the interactive docs pages are off:
         # FastAPI's load their scripts from a CDN, which an offline or strict site cannot use.
         self.app = app or FastAPI(title=site_name, docs_url=None, redoc_url=None, openapi_url=None)
-        self.app.include_router(
-            build_login_router(self.auth, oidc=self.oidc, metrics=self.metrics)
-        )
+        self.app.include_router(build_login_router(self.auth, oidc=self.oidc, metrics=self.metrics))
         self.app.include_router(build_setup_router(self.auth))
         self.app.include_router(build_account_router(self.auth))
         self.app.include_router(build_access_tokens_router(self.auth))

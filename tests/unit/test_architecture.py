@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "gradio_portal"
 
 # Lowest first. A module may import its own layer and the layers below, never above.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("_errors", "_logs", "settings", "_runtime", "navigation", "compat"),
+    ("_errors", "_logs", "settings", "_runtime", "navigation", "compat", "observability"),
     ("storage",),
     ("users",),
     ("sessions",),

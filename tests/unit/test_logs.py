@@ -24,6 +24,7 @@ from gradio_portal._logs import RedactingFilter, install_access_log_filter, reda
         ("/app/gradio_api/call/greet/0123abcd", "/app/gradio_api/call/greet/…"),
         ("/app/gradio_api/call/v2/greet/0123abcd", "/app/gradio_api/call/v2/greet/…"),
         ("/app/gradio_api/file=/tmp/gradio/secret.txt", "/app/gradio_api/file=…"),
+        ("/app/gradio_api/file%3D/tmp/gradio/secret.txt", "/app/gradio_api/file%3D…"),
         ("/app/gradio_api/upload?upload_id=u1&x=", "/app/gradio_api/upload?upload_id=…&x=…"),
         ("/chat/?c=42", "/chat/?c=…"),
         ("/login", "/login"),

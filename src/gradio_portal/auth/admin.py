@@ -25,6 +25,7 @@ from gradio_portal.auth.forms import (
     sign_in_first,
 )
 from gradio_portal.auth.services import AuthServices
+from gradio_portal.observability import security_event
 from gradio_portal.sessions import ActiveSession
 from gradio_portal.users import Account
 
@@ -132,6 +133,13 @@ def build_admin_router(services: AuthServices) -> APIRouter:
                 form={"username": username[:64], "display_name": display_name[:128]},
                 status=400,
             )
+        security_event(
+            "admin.user_created",
+            request,
+            user=active.user.username,
+            target=username,
+            admin=bool(admin),
+        )
         return done("created")
 
     async def target(request: Request, active: ActiveSession, user_id: int) -> Account | Response:
@@ -160,6 +168,9 @@ def build_admin_router(services: AuthServices) -> APIRouter:
             return account
         await run_in_threadpool(services.accounts.set_active, account.user.username, False)
         await run_in_threadpool(services.sessions.end_all, account.user.id)
+        security_event(
+            "admin.user_disabled", request, user=active.user.username, target=account.user.username
+        )
         return done("disabled")
 
     @router.post(ADMIN_USERS_PATH + "/{user_id}/enable", responses=FORM_RESPONSES)
@@ -173,6 +184,9 @@ def build_admin_router(services: AuthServices) -> APIRouter:
         if isinstance(account, Response):
             return account
         await run_in_threadpool(services.accounts.set_active, account.user.username, True)
+        security_event(
+            "admin.user_enabled", request, user=active.user.username, target=account.user.username
+        )
         return done("enabled")
 
     @router.post(ADMIN_USERS_PATH + "/{user_id}/password", responses=FORM_RESPONSES)
@@ -190,6 +204,9 @@ def build_admin_router(services: AuthServices) -> APIRouter:
         except UserError as exc:
             return await users_page(request, active, error=str(exc).capitalize() + ".", status=400)
         await run_in_threadpool(services.sessions.end_all, account.user.id)
+        security_event(
+            "admin.password_reset", request, user=active.user.username, target=account.user.username
+        )
         return done("password")
 
     return router

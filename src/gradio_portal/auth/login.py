@@ -1,4 +1,9 @@
-"""Signing in and out with a password: ``/login`` and ``/logout``."""
+"""Signing in and out with a password: ``/login`` and ``/logout``.
+
+Each attempt is a security event (gradio_portal.observability.security) and, with metrics,
+counted by outcome: success, failure (wrong name or password), throttled, refused (the form
+expired or came from another site).
+"""
 
 from __future__ import annotations
 
@@ -14,16 +19,22 @@ from gradio_portal.auth.forms import FORM_RESPONSES, FormField
 from gradio_portal.auth.oidc import OIDC_LOGIN_PATH, OidcLogin
 from gradio_portal.auth.services import AuthServices
 from gradio_portal.navigation.urls import safe_redirect_target
+from gradio_portal.observability import PortalMetrics, client_address, security_event
+from gradio_portal.observability.metrics import SignInOutcome
 from gradio_portal.sessions.cookies import read_cookie
 from gradio_portal.sessions.middleware import active_session
 
 __all__ = ["build_login_router"]
 
-log = logging.getLogger("gradio_portal.auth")
 
-
-def build_login_router(services: AuthServices, *, oidc: OidcLogin | None = None) -> APIRouter:
-    """The routes for signing in and out; ``oidc`` adds single sign-on to the sign-in page."""
+def build_login_router(
+    services: AuthServices,
+    *,
+    oidc: OidcLogin | None = None,
+    metrics: PortalMetrics | None = None,
+) -> APIRouter:
+    """The routes for signing in and out; ``oidc`` adds single sign-on to the sign-in page,
+    ``metrics`` counts the sign-ins."""
     # In the OpenAPI document (HTML answers, each status described) so that schema-driven
     # fuzzing covers the forms that matter most.
     router = APIRouter(
@@ -36,6 +47,12 @@ def build_login_router(services: AuthServices, *, oidc: OidcLogin | None = None)
 
     def next_target(value: str | None) -> str:
         return services.landing.after_sign_in(value)
+
+    def attempt(outcome: SignInOutcome, request: Request, event: str, username: str) -> None:
+        if metrics is not None:
+            metrics.sign_in(outcome)
+        level = logging.INFO if outcome == "success" else logging.WARNING
+        security_event(event, request, user=username, level=level)
 
     def login_page(
         request: Request, *, next_value: str, error: str = "", username: str = "", status: int = 200
@@ -75,6 +92,7 @@ def build_login_router(services: AuthServices, *, oidc: OidcLogin | None = None)
         if not csrf.same_origin(request) or not csrf.valid(
             "login:" + nonce if nonce else None, csrf_token
         ):
+            attempt("refused", request, "sign_in.refused", username)
             return login_page(
                 request,
                 next_value=next,
@@ -82,9 +100,10 @@ def build_login_router(services: AuthServices, *, oidc: OidcLogin | None = None)
                 status=403,
                 error="This form expired or came from another site. Please sign in again.",
             )
-        address = request.client.host if request.client else "unknown"
+        address = client_address(request)
         account = username[:256]
         if not services.throttle.allowed(account, address):
+            attempt("throttled", request, "sign_in.throttled", account)
             wait = services.throttle.retry_after(account, address)
             response = login_page(
                 request,
@@ -99,13 +118,14 @@ def build_login_router(services: AuthServices, *, oidc: OidcLogin | None = None)
             user = await run_in_threadpool(services.accounts.authenticate, username[:256], password)
         except AuthenticationError as exc:
             services.throttle.failed(account, address)
-            log.info("failed sign-in for %r from %s", account[:64], address)
+            attempt("failure", request, "sign_in.failed", account)
             return login_page(
                 request, next_value=next, username=username[:256], status=401, error=str(exc)
             )
         services.throttle.reset(account)
         response = RedirectResponse(next_target(next), status_code=303)
         await services.sign_in.start(request, response, user)
+        attempt("success", request, "sign_in.succeeded", user.username)
         return response
 
     @router.get("/logout")
@@ -140,6 +160,7 @@ def build_login_router(services: AuthServices, *, oidc: OidcLogin | None = None)
             )
         response = RedirectResponse(login_path, status_code=303)
         await services.sign_in.end(active, response, everywhere=bool(everywhere))
+        security_event("sign_out", request, user=active.user.username, everywhere=bool(everywhere))
         return response
 
     return router

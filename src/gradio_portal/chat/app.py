@@ -55,7 +55,9 @@ def mount_chat(
     """
     settings = portal.settings
     chosen = backend if backend is not None else backend_from_settings(settings)
-    service = ChatService.from_settings(ConversationRepository(portal.database), chosen, settings)
+    service = ChatService.from_settings(
+        ConversationRepository(portal.database), chosen, settings, metrics=portal.metrics
+    )
     blocks = build_chat_blocks(service, path=path, login_path=settings.login_path)
     limit = settings.chat_concurrency_limit
     # max_threads sizes the queue's active-job slots: without it 40 events run at once at most.

@@ -8,7 +8,8 @@ closed or its task cancelled), by a :class:`~gradio_portal.BackendError` or by a
 other failure keeps its text, stays incomplete and gets a readable ``error``.
 
 Database work runs in worker threads (behind a limiter of its own), so a slow database never
-stalls the event loop that streams every other user's replies.
+stalls the event loop that streams every other user's replies. With the portal's metrics, each
+finished turn is counted by outcome, with the pieces of text (tokens) the backend streamed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
@@ -45,6 +46,8 @@ from gradio_portal.chat.repository import (
     StoredMessage,
     Turn,
 )
+from gradio_portal.observability import PortalMetrics
+from gradio_portal.observability.metrics import ChatOutcome
 from gradio_portal.storage.models import utcnow
 
 __all__ = [
@@ -148,6 +151,7 @@ class ChatService:
         save_interval: float = 1.0,
         display_limit: int = 200,
         database_threads: int = 8,
+        metrics: PortalMetrics | None = None,
     ) -> None:
         if history_budget_chars < 0:
             raise ConfigurationError(
@@ -172,12 +176,18 @@ class ChatService:
         self.save_interval = save_interval
         self.display_limit = display_limit
         self._limiter = anyio.CapacityLimiter(database_threads)
+        self.metrics = metrics
 
     @classmethod
     def from_settings(
-        cls, repository: ConversationRepository, backend: ChatBackend, settings: PortalSettings
+        cls,
+        repository: ConversationRepository,
+        backend: ChatBackend,
+        settings: PortalSettings,
+        *,
+        metrics: PortalMetrics | None = None,
     ) -> ChatService:
-        """A service configured by the ``chat_*`` settings."""
+        """A service configured by the ``chat_*`` settings, counting turns in ``metrics``."""
         return cls(
             repository,
             backend,
@@ -186,6 +196,7 @@ class ChatService:
             max_message_chars=settings.chat_max_message_chars,
             stream_interval=settings.chat_stream_interval,
             stream_budget=settings.chat_stream_budget,
+            metrics=metrics,
         )
 
     # -- conversations ------------------------------------------------------------------------
@@ -293,11 +304,13 @@ class ChatService:
         """
         text = ""
         finished = False
+        failed = False
+        tokens: _Counted | None = None
         self.streaming += 1
         try:
             try:
-                source = self.backend.stream(self.request_for(user, turn))
-                async with contextlib.aclosing(coalesce(source, self.update_interval)) as updates:
+                tokens = _Counted(self.backend.stream(self.request_for(user, turn)))
+                async with contextlib.aclosing(coalesce(tokens, self.update_interval)) as updates:
                     async for text in updates:
                         self._unsaved[turn.reply_id] = (user.id, text)
                         await self._save_progress_if_due()
@@ -310,10 +323,13 @@ class ChatService:
             else:
                 error = None
             await self._save(user, turn.reply_id, text, complete=error is None, error=error)
-            finished = True
+            finished, failed = True, error is not None
             yield ReplyUpdate(text, done=True, error=error)
         finally:
             self.streaming -= 1
+            if self.metrics is not None:
+                outcome: ChatOutcome = "failed" if failed else "complete" if finished else "stopped"
+                self.metrics.chat_turn(outcome, tokens.count if tokens is not None else 0)
             self._unsaved.pop(turn.reply_id, None)  # the final save writes the whole text
             if not finished:
                 # Stop, a closed page or shutdown: keep what was written. Shielded, because a
@@ -372,3 +388,24 @@ class ChatService:
 
     async def _db(self, work: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(work, limiter=self._limiter)
+
+
+class _Counted:
+    """A backend's stream that counts the pieces of text it yields."""
+
+    def __init__(self, source: AsyncIterator[str]) -> None:
+        self.source = source
+        self.count = 0
+
+    def __aiter__(self) -> _Counted:
+        return self
+
+    async def __anext__(self) -> str:
+        token = await self.source.__anext__()
+        self.count += 1
+        return token
+
+    async def aclose(self) -> None:
+        aclose = getattr(self.source, "aclose", None)
+        if aclose is not None:
+            await aclose()
