@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -55,6 +56,7 @@ def _block(
 VARIANTS = {
     "bare": "bare (ORIGIN.md)",
     "portal": "portal (Context)",
+    "portal_token": "portal, signed in with an access token",
     "portal_plain": "portal without its Gradio speed-ups",
 }
 OPTIONS: dict[str, dict[str, Any]] = {"portal_plain": {"gradio_speedups": False}}
@@ -80,7 +82,11 @@ def run(events: int = 500, rounds: int = 10, warmup: int = 30) -> Section:
                 )
             )
             client = stack.enter_context(httpx.Client(base_url=server.url, timeout=30))
-            if portal:
+            if kind == "portal_token":
+                token = _access_token(tmp / "portal", name)
+                client.headers["authorization"] = f"Bearer {token}"
+                expected = f"Hello {name.title()}"
+            elif portal:
                 if login(client, name, PASSWORD).status_code != 303:
                     raise RuntimeError("portal login failed")
                 expected = f"Hello {name.title()}"
@@ -120,7 +126,7 @@ def run(events: int = 500, rounds: int = 10, warmup: int = 30) -> Section:
                 errors[kind],
             ]
         )
-    for kind in ("portal", "portal_plain"):
+    for kind in ("portal", "portal_token", "portal_plain"):
         s = summaries[kind]
         rows.append(
             [
@@ -135,11 +141,13 @@ def run(events: int = 500, rounds: int = 10, warmup: int = 30) -> Section:
             ]
         )
     median_ratio = summaries["portal"].median / b.median if b.median else float("nan")
+    p = summaries["portal"]
+    token_ratio = summaries["portal_token"].median / p.median if p.median else float("nan")
     plain_ratio = summaries["portal_plain"].median / b.median if b.median else float("nan")
     verdict = "meets" if median_ratio <= TARGET else "misses"
     body = (
         f"{per_block * rounds} events per app, sequential, in {rounds} rotating blocks of "
-        f"{per_block} after {warmup} warm-up events each; all three servers run at once, one "
+        f"{per_block} after {warmup} warm-up events each; all four servers run at once, one "
         "core, and only one is busy at a time. Latency is click-to-result as a browser gets "
         "it: `queue/join` sent to `process_completed` read. Server CPU is the server "
         "process's user+system time per event (/proc, all threads; 10 ms clock ticks, so "
@@ -159,7 +167,9 @@ def run(events: int = 500, rounds: int = 10, warmup: int = 30) -> Section:
             rows,
         )
         + f"\n\nTarget: median ratio <= {TARGET:.2f}; the portal as it is **{verdict}** it "
-        f"({median_ratio:.3f}); without its Gradio speed-ups: {plain_ratio:.3f}."
+        f"({median_ratio:.3f}); without its Gradio speed-ups: {plain_ratio:.3f}. An event "
+        f"signed in with an access token against one with a cookie: {token_ratio:.3f} "
+        f"(target <= 1.05: **{'meets' if token_ratio <= 1.05 else 'misses'}**)."
     )
     return Section(
         title="1. Per-event overhead: portal vs bare Gradio (ORIGIN.md)",
@@ -170,9 +180,23 @@ def run(events: int = 500, rounds: int = 10, warmup: int = 30) -> Section:
             "errors": errors,
             "median_ratio": median_ratio,
             "median_ratio_plain": plain_ratio,
+            "median_ratio_token_vs_cookie": token_ratio,
         },
         seconds=time.monotonic() - began,
     )
+
+
+def _access_token(data_dir: Path, username: str) -> str:
+    """A personal access token of ``username`` in the portal database of ``data_dir``."""
+    from gradio_portal import PortalSettings
+    from gradio_portal.storage import Database
+    from gradio_portal.users.tokens import AccessTokens
+
+    database = Database(PortalSettings(data_dir=data_dir).resolved_database_url)
+    try:
+        return AccessTokens(database).create(username, label="benchmark")[0]
+    finally:
+        database.dispose()
 
 
 def vars_of(summary: object) -> dict[str, float]:

@@ -4,6 +4,7 @@ routers and mounts Gradio apps; it holds no behaviour of its own (docs/architect
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 import gradio as gr
@@ -13,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.sessions import SessionMiddleware as StarletteSessionMiddleware
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gradio_portal import compat
 from gradio_portal._errors import ConfigurationError, SessionStoreError
@@ -31,6 +32,7 @@ from gradio_portal.auth import (
     build_setup_router,
 )
 from gradio_portal.auth.access_tokens import build_access_tokens_router
+from gradio_portal.auth.audit_page import build_audit_router
 from gradio_portal.auth.csrf import CSRF_COOKIE
 from gradio_portal.callbacks import CallbackAdapter
 from gradio_portal.compat.blocks import gradio_app_blocks, takes_uploads
@@ -49,6 +51,7 @@ from gradio_portal.mounts import (
     UploadOwnership,
 )
 from gradio_portal.navigation.browser import head_snippet
+from gradio_portal.navigation.urls import login_url
 from gradio_portal.observability import (
     MetricsAccess,
     PortalMetrics,
@@ -72,6 +75,8 @@ from gradio_portal.sessions.observed import ObservedSessionStore
 from gradio_portal.settings import PortalSettings
 from gradio_portal.storage import Database, upgrade
 from gradio_portal.users import Accounts, SsoIdentities
+from gradio_portal.users.accounts import normalize_groups
+from gradio_portal.users.audit import AuditTrail, SecurityEvents
 from gradio_portal.users.tokens import AccessTokens
 
 __all__ = ["Portal"]
@@ -129,6 +134,9 @@ class Portal:
             upgrade(settings.resolved_database_url)
         self.accounts = Accounts(self.database)
         self.tokens = AccessTokens(self.database)
+        self.audit = AuditTrail(self.database, retention_days=settings.audit_retention_days)
+        self.audit.prune()
+        self.events = SecurityEvents(self.audit)
         self.sessions = SessionManager(
             ObservedSessionStore(
                 open_session_store(settings, self.database),
@@ -148,6 +156,8 @@ class Portal:
         self.bearer = BearerSessions(self.tokens, self.sessions, secret)
         self.pages = Pages(site_name)
         self.mount_paths = MountPaths()
+        self._restricted: dict[str, frozenset[str]] = {}
+        self._titles: dict[str, str] = {}
         self.landing = Landing(self.mount_paths, login_path=settings.login_path)
         self.setup_tokens = SetupTokens(self.database, self.accounts)
         self.uploads = UploadOwners(self.database)
@@ -174,6 +184,7 @@ class Portal:
             landing=self.landing,
             tokens=self.tokens,
             bearer=self.bearer,
+            events=self.events,
         )
         self.oidc = OidcLogin.configured(
             self.auth, SsoIdentities(self.database, self.accounts), secret
@@ -188,11 +199,14 @@ class Portal:
         self.app.include_router(build_setup_router(self.auth))
         self.app.include_router(build_account_router(self.auth))
         self.app.include_router(build_access_tokens_router(self.auth))
+        self.app.include_router(build_audit_router(self.auth))
         self.app.include_router(build_admin_router(self.auth))
         if self.oidc is not None:
             self.app.include_router(self.oidc.router())
         self.app.add_api_route("/healthz", self._health, methods=["GET"], include_in_schema=False)
         if owns_app:
+            # With several apps, "/" lists those the user may open.
+            self.landing.apps_page = "/"
             self.app.add_api_route("/", self._root, methods=["GET"], include_in_schema=False)
             self.app.add_api_route(
                 "/openapi.json", self._openapi, methods=["GET"], include_in_schema=False
@@ -224,7 +238,10 @@ class Portal:
             login_path=settings.login_path,
         )
         self.app.add_middleware(
-            MountGuard, mount_paths=self.mount_paths, login_path=settings.login_path
+            MountGuard,
+            mount_paths=self.mount_paths,
+            login_path=settings.login_path,
+            no_access=self._refuse_access,
         )
         # Gradio apps mounted with gr.mount_gradio_app are guarded when the application builds
         # its middleware stack, that is before it serves its first request (or lifespan event).
@@ -264,10 +281,19 @@ class Portal:
 
     # -- mounting ---------------------------------------------------------------------------
 
-    def mount(self, blocks: gr.Blocks, path: str, **mount_options: Any) -> gr.Blocks:
+    def mount(
+        self,
+        blocks: gr.Blocks,
+        path: str,
+        *,
+        groups: Iterable[str] | None = None,
+        **mount_options: Any,
+    ) -> gr.Blocks:
         """Mount ``blocks`` at ``path`` behind login.
 
-        Every request under ``path`` needs a session (static assets aside). Handlers get a
+        Every request under ``path`` needs a session (static assets aside). With ``groups``
+        (``groups=["analysts"]``), only members of those groups, and administrators, open it;
+        other signed-in users get a 403 page saying to ask an administrator. Handlers get a
         :class:`~gradio_portal.Context` for any parameter annotated with it, and may raise or
         return a :class:`~gradio_portal.Redirect`. ``mount_options`` go to
         ``gr.mount_gradio_app`` (``css``, ``theme``, ``head``, ``max_file_size``, ...); by
@@ -292,11 +318,33 @@ class Portal:
         mount_options.setdefault("max_file_size", self.settings.max_upload_bytes)
         mount_options.setdefault("run_history", self.settings.run_history)
         head = mount_options.pop("head", None) or ""
+        if groups is not None:
+            self.restrict(clean, groups)
         gr.mount_gradio_app(
             self.app, blocks, clean, auth_dependency=_gradio_username, head=head, **mount_options
         )
         self._guard(clean, blocks)
         return blocks
+
+    def restrict(self, path: str, groups: Iterable[str]) -> None:
+        """Open the app at ``path`` to members of ``groups`` (and administrators) only.
+
+        For apps mounted with ``gr.mount_gradio_app``: call it before the application starts.
+        ``Portal.mount(..., groups=[...])`` calls it for you.
+        """
+        clean = "/" + path.strip("/")
+        if clean in self.mount_paths:
+            raise ConfigurationError(
+                f"the app at {clean!r} is already guarded: restrict it before it is mounted "
+                "(Portal.mount(..., groups=[...]))"
+            )
+        names = normalize_groups(groups)
+        if not names:
+            raise ConfigurationError(
+                f"no group given for {clean!r}: name at least one, or omit groups to open the "
+                "app to every signed-in user"
+            )
+        self._restricted[clean] = frozenset(names)
 
     def _guard(self, path: str, blocks: gr.Blocks) -> None:
         """Put a mounted Blocks behind the portal: adapted callbacks, the browser script, the
@@ -312,7 +360,9 @@ class Portal:
         # Mounting copied the head into the configuration Gradio sends to browsers.
         blocks.head = head  # type: ignore[assignment]
         blocks.config["head"] = head
-        self.mount_paths.add(path, uploads=takes_uploads(blocks))
+        self.mount_paths.add(path, uploads=takes_uploads(blocks), groups=self._restricted.get(path))
+        title = blocks.title if isinstance(blocks.title, str) else ""
+        self._titles[path] = "" if title == "Gradio" else title
         bind_loopback_to_caller(blocks, self._caller_credentials)
 
     def _caller_credentials(self, request: Request) -> tuple[tuple[str, str], ...]:
@@ -393,8 +443,33 @@ class Portal:
         one_process = self.database.is_sqlite and not self.settings.redis_url
         return 1.0 if one_process else 0.0
 
-    async def _root(self) -> Response:
-        return RedirectResponse(self.landing.home)
+    async def _refuse_access(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A signed-in user outside an app's groups: recorded, then the 403 answer."""
+        request = Request(scope)
+        active = active_session(request)
+        await self.events.emit(
+            "access.refused",
+            request,
+            user=active.user.username if active is not None else None,
+            app=self.mount_paths.mount_of(scope["path"]) or "",
+        )
+        await self.pages.no_access_app(scope, receive, send)
+
+    async def _root(self, request: Request) -> Response:
+        """The home page: the one app, or with several the list of those this user opens."""
+        if self.landing.home != "/":
+            return RedirectResponse(self.landing.home)
+        active = active_session(request)
+        if active is None:
+            return RedirectResponse(login_url("/", login_path=self.settings.login_path))
+        apps = [
+            {"path": path + "/", "title": self._titles.get(path) or path.strip("/")}
+            for path in self.mount_paths
+            if self.mount_paths.open_to(path, active.user)
+        ]
+        response = self.pages.render("apps.html", title="Your apps", user=active.user, apps=apps)
+        response.headers["cache-control"] = "no-store"
+        return response
 
     async def _openapi(self, request: Request) -> Response:
         if active_session(request) is None:

@@ -19,39 +19,72 @@ class PortalSettings(BaseSettings):
     """Everything the portal can be told, with defaults that run on one machine.
 
     Each field reads the environment variable ``GRADIO_PORTAL_<FIELD>`` (case-insensitive), e.g.
-    ``GRADIO_PORTAL_DATABASE_URL=postgresql+psycopg://...``.
+    ``GRADIO_PORTAL_DATABASE_URL=postgresql+psycopg://...``, or the same line in a ``.env`` file
+    in the working directory; the environment wins over the file. Every field is listed in
+    docs/configuration.md, generated from this class by ``scripts/gen_config_docs.py``.
     """
 
-    model_config = SettingsConfigDict(env_prefix="GRADIO_PORTAL_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="GRADIO_PORTAL_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
-    environment: Literal["development", "production"] = "development"
-    data_dir: Path = Path(".gradio-portal")
-    secret_key: SecretStr | None = None
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` requires SECRET_KEY; `development` creates one in DATA_DIR.",
+    )
+    data_dir: Path = Field(
+        default=Path(".gradio-portal"),
+        description="Folder for the default SQLite database and the development secret key.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs CSRF tokens; at least 32 characters, the same in every process. "
+        "Required in production.",
+    )
 
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL; default: a SQLite file in data_dir."
+        default=None,
+        description="SQLAlchemy URL, e.g. postgresql+psycopg://USER:PASSWORD@HOST/DATABASE "
+        "(needs the postgres extra); unset: a SQLite file in DATA_DIR.",
     )
     auto_migrate: bool = Field(
         default=True,
         description="Upgrade the schema at start-up; turn off when a deployment job migrates.",
     )
-    database_pool_size: int = 5
-    database_max_overflow: int = 10
+    database_pool_size: int = Field(
+        default=5, description="Connections each process keeps open to a database server."
+    )
+    database_max_overflow: int = Field(
+        default=10,
+        description="Connections a process may open beyond the pool at busy times.",
+    )
     redis_url: str | None = Field(
-        default=None, description="When set, sessions and login throttling live in Redis."
+        default=None,
+        description="redis://HOST:PORT/DB: sessions and login throttling live in Redis, shared "
+        "by every process (needs the redis extra).",
     )
 
-    session_cookie: str = "gradio_portal_session"
-    session_idle_timeout: int = Field(default=2 * 3600, gt=0, description="Seconds.")
-    session_absolute_timeout: int = Field(default=7 * 24 * 3600, gt=0, description="Seconds.")
+    session_cookie: str = Field(
+        default="gradio_portal_session", description="Name of the session cookie."
+    )
+    session_idle_timeout: int = Field(
+        default=2 * 3600,
+        gt=0,
+        description="Seconds without a request after which a session ends.",
+    )
+    session_absolute_timeout: int = Field(
+        default=7 * 24 * 3600,
+        gt=0,
+        description="Seconds after sign-in at which a session ends, however active.",
+    )
     session_cache_ttl: float | None = Field(
         default=None,
         ge=0,
-        description="Seconds a process reuses a validated session. None: 1 s on the one-process "
+        description="Seconds a process reuses a validated session. Unset: 1 s on the one-process "
         "SQLite default, 0 with Redis (a sign-out then reaches every process at once).",
     )
     cookie_secure: bool | None = Field(
-        default=None, description="Secure cookie flag; None means 'when the request is https'."
+        default=None, description="Secure cookie flag; unset means 'when the request is https'."
     )
 
     max_sessions_per_user: int = Field(
@@ -59,11 +92,29 @@ class PortalSettings(BaseSettings):
         gt=0,
         description="Live sessions one user may have; a new sign-in beyond it ends the oldest.",
     )
+    audit_retention_days: int | None = Field(
+        default=365,
+        gt=0,
+        description="Days the audit trail keeps a security event (sign-ins, sign-outs, "
+        "administrators' changes, refusals); pruned at start-up and by `gradio-portal audit`. "
+        "None keeps every event.",
+    )
 
-    login_path: str = "/login"
-    allowed_redirect_hosts: list[str] = Field(default_factory=list)
-    login_attempts_per_account: str = "10/5 minutes"
-    login_attempts_per_address: str = "30/5 minutes"
+    login_path: str = Field(default="/login", description="Path of the sign-in page.")
+    allowed_redirect_hosts: list[str] = Field(
+        default_factory=list,
+        description="Other hosts (`host` or `host:port`) a Redirect or a `next=` may send a "
+        "browser to; none by default: only this portal's own pages.",
+    )
+    login_attempts_per_account: str = Field(
+        default="10/5 minutes",
+        description="Failed sign-ins allowed per account (a `limits` rate such as "
+        "`10/5 minutes`); more are refused with 429 until the window passes.",
+    )
+    login_attempts_per_address: str = Field(
+        default="30/5 minutes",
+        description="Failed sign-ins allowed per client address (a `limits` rate).",
+    )
 
     max_upload_bytes: int = Field(
         default=100 * 1024 * 1024,
@@ -95,12 +146,32 @@ class PortalSettings(BaseSettings):
         "(`Authorization: Bearer <token>`).",
     )
 
-    chat_backend: Literal["echo", "openai"] = "echo"
-    chat_system_prompt: str = "You are a helpful assistant."
-    chat_history_budget_chars: int = 24_000
-    chat_max_message_chars: int = 32_000
-    chat_echo_tokens_per_second: float = 20.0
-    chat_echo_reply_tokens: int | None = None
+    chat_backend: Literal["echo", "openai"] = Field(
+        default="echo",
+        description="What answers in the built-in chat: `echo` (repeats the message, no model) "
+        "or `openai` (any OpenAI-compatible API, see OPENAI_*).",
+    )
+    chat_system_prompt: str = Field(
+        default="You are a helpful assistant.",
+        description="System message sent to the model first; empty for none.",
+    )
+    chat_history_budget_chars: int = Field(
+        default=24_000,
+        description="Characters of earlier messages sent to the model with each new one, at "
+        "most (the latest that fit); 0 sends none.",
+    )
+    chat_max_message_chars: int = Field(
+        default=32_000, description="Longest message a user may send in the chat (characters)."
+    )
+    chat_echo_tokens_per_second: float = Field(
+        default=20.0,
+        description="Pace of the echo backend's reply, in words per second; 0: all at once.",
+    )
+    chat_echo_reply_tokens: int | None = Field(
+        default=None,
+        description="Length of every echo reply in words (cut or padded with filler words); "
+        "unset: the user's message (for load tests).",
+    )
     chat_stream_interval: float = Field(
         default=0.1, ge=0, description="Seconds between a reply's updates to the page, at least."
     )
@@ -111,19 +182,41 @@ class PortalSettings(BaseSettings):
         "streaming than budget x interval, each one's updates space out so the total stays "
         "within it and new messages still start at once. 0: no budget.",
     )
-    chat_concurrency_limit: int = 256
-    openai_base_url: str = "https://api.openai.com/v1"
-    openai_model: str = "gpt-4o-mini"
-    openai_api_key: SecretStr | None = None
+    chat_concurrency_limit: int = Field(
+        default=256,
+        description="Chat events (sends, replies) one process runs at once; more wait in "
+        "Gradio's queue.",
+    )
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="Base URL of the OpenAI-compatible API (`chat_backend=openai`).",
+    )
+    openai_model: str = Field(
+        default="gpt-4o-mini", description="Model name sent to the OpenAI-compatible API."
+    )
+    openai_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key for the OpenAI-compatible API; unset for servers without one.",
+    )
 
     # Single sign-on (OpenID Connect). Enabled when issuer and client id are both set.
     oidc_issuer: str | None = Field(
         default=None,
-        description="Issuer URL; discovery reads <issuer>/.well-known/openid-configuration.",
+        description="Issuer URL; discovery reads <issuer>/.well-known/openid-configuration. "
+        "Single sign-on is on when it and OIDC_CLIENT_ID are both set.",
     )
-    oidc_client_id: str | None = None
-    oidc_client_secret: SecretStr | None = None
-    oidc_scopes: str = "openid email profile"
+    oidc_client_id: str | None = Field(
+        default=None, description="Client id registered at the OpenID Connect provider."
+    )
+    oidc_client_secret: SecretStr | None = Field(
+        default=None,
+        description="Client secret, for a confidential client; unset for a public client "
+        "(PKCE only).",
+    )
+    oidc_scopes: str = Field(
+        default="openid email profile",
+        description="Scopes requested at sign-in, space-separated; must include `openid`.",
+    )
     oidc_display_name: str = Field(
         default="single sign-on", description="Shown as 'Sign in with <name>'."
     )
@@ -136,6 +229,12 @@ class PortalSettings(BaseSettings):
         default=True,
         description="Create an SSO-only portal user on a first sign-in; when off, only "
         "identities already linked may sign in.",
+    )
+    oidc_groups_claim: str | None = Field(
+        default=None,
+        description="ID-token or userinfo claim (e.g. `groups`) holding the user's groups: when "
+        "set, each single sign-on replaces the user's groups with the claim's (a list of names, "
+        "or one name); when unset, groups are managed in the portal only.",
     )
     throttle_key_prefix: str = Field(
         default="gradio_portal:login",

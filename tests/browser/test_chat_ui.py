@@ -110,7 +110,12 @@ def test_a_conversation_from_first_message_to_deletion(
 ) -> None:
     page = context.new_page()
     sign_in(page, server, "alice")
-    expect(page.locator("#signed-in")).to_have_text("Signed in as Alice Liddell")
+    expect(page.locator("#signed-in")).to_contain_text("Signed in as Alice Liddell")
+    # The page links to the account pages (administrators also see the admin pages).
+    expect(page.locator("#signed-in a", has_text="Account")).to_have_attribute(
+        "href", "/account/sessions"
+    )
+    expect(page.locator("#signed-in a", has_text="Users")).to_have_count(0)
 
     # The reply streams in; the page then names its conversation in the address bar.
     send(page, "What is the capital of Portugal")

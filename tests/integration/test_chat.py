@@ -67,7 +67,10 @@ def test_a_message_streams_a_reply_that_is_stored(
     tab = ChatTab(signed_in("alice"))
     page = tab.open()
     assert page["chatbot"] == [] and page["page_query"] == ""
-    assert page["signed_in"] == "Signed in as **Alice Liddell**"
+    assert page["signed_in"] == (
+        "Signed in as **Alice Liddell**\n\n"
+        "[Account](/account/sessions) · [Access tokens](/account/tokens)"
+    )
 
     result = tab.send("Hello there")
 

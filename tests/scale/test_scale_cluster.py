@@ -20,8 +20,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from tests.scale.harness import PASSWORD, run_cluster
 
+from gradio_portal.storage import Database
 from gradio_portal.testing import GradioEvents, login, logout
 from gradio_portal.testing.cluster import Cluster
+from gradio_portal.users.tokens import AccessTokens
 
 pytestmark = pytest.mark.scale
 
@@ -125,6 +127,36 @@ def test_a_session_is_honoured_by_every_process_and_logout_ends_it_everywhere(
         client.close()
         for other in others:
             other.close()
+
+
+def test_an_access_token_works_on_every_process_and_its_revocation_everywhere(
+    cluster: Cluster, module_database: str
+) -> None:
+    database = Database(module_database)
+    try:
+        tokens = AccessTokens(database)
+        token, made = tokens.create("bob", label="cluster script")
+        bearer = {"authorization": f"Bearer {token}"}
+        # Through nginx: the affinity cookie keeps a script's event on one process.
+        with httpx.Client(base_url=cluster.url, headers=bearer, timeout=30) as script:
+            assert GradioEvents(script, MOUNT).call("remember", ["by token"]).output == ["stored"]
+        # Directly on every process: the same user, the same session (one per token).
+        pids = set()
+        for url in cluster.process_urls:
+            with httpx.Client(base_url=url, headers=bearer, timeout=30) as script:
+                name, pid = whoami(script)
+                pids.add(pid)
+                assert name == "bob"
+                assert GradioEvents(script, MOUNT).call("recall", []).output == ["by token"]
+        assert len(pids) == 3
+        tokens.revoke(made.id)
+        # With Redis, no process keeps a checked token: the next request is refused on all.
+        for url in cluster.process_urls:
+            answer = httpx.get(url + MOUNT + "/config", headers=bearer, timeout=30)
+            assert answer.status_code == 401, url
+            assert "tokens create" in answer.json()["detail"]
+    finally:
+        database.dispose()
 
 
 def test_a_killed_process_is_replaced_and_its_users_move_on(cluster: Cluster) -> None:

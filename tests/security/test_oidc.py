@@ -306,3 +306,32 @@ def test_without_auto_creation_only_linked_identities_sign_in(
     portal.oidc.identities.link(alice.user.id, provider.issuer, ALICE_AT_IDP.sub)
     assert sign_in(client, provider, ALICE_AT_IDP.sub).status_code == 303
     assert "Alice (password)" in client.get("/account/sessions").text
+
+
+def test_a_groups_claim_sets_the_users_groups_at_each_sign_in(
+    make_settings: Callable[..., PortalSettings],
+    serve: Callable[[Any], LiveServer],
+    client_for: Callable[[LiveServer], httpx.Client],
+) -> None:
+    dave = User(
+        sub="idp-dave-3",
+        claims={"preferred_username": "dave", "groups": ["Analysts", "not a valid/group"]},
+    )
+    with OidcProvider([dave]) as provider:
+        settings = make_settings(
+            oidc_issuer=provider.issuer,
+            oidc_client_id="gradio-portal",
+            oidc_client_secret="client secret",
+            oidc_groups_claim="groups",
+        )
+        portal = Portal(settings=settings)
+        portal.mount(build_files_app(), "/reports", groups=["analysts"])
+        portal.mount(build_files_app(), "/finance", groups=["finance"])
+        server = serve(portal.app)
+        client = client_for(server)
+        assert sign_in(client, provider, dave.sub).status_code == 303
+        account = portal.accounts.get("dave")
+        # Names the portal cannot store are skipped; the others are kept, case-folded.
+        assert account is not None and account.user.groups == ("analysts",)
+        assert client.get("/reports/config").status_code == 200
+        assert client.get("/finance/config").status_code == 403

@@ -117,13 +117,16 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
                 active, account, status=400, error="Choose how long the token lives."
             )
         try:
-            secret, _ = await run_in_threadpool(
+            secret, made = await run_in_threadpool(
                 lambda: services.tokens.create(
                     account.user.username, label=label, expires_days=days
                 )
             )
         except UserError as exc:
             return await tokens_page(active, account, status=400, error=str(exc).capitalize())
+        await services.events.emit(
+            "token.created", request, user=account.user.username, token=made.shown, label=made.label
+        )
         return await tokens_page(active, account, new_token=secret)
 
     @router.post(TOKENS_PATH + "/revoke", responses=FORM_RESPONSES)
@@ -138,7 +141,7 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
             return refused(services, TOKENS_PATH)
         try:
             # Scoped to the user: someone else's token id is "not found", not revoked.
-            await run_in_threadpool(
+            revoked = await run_in_threadpool(
                 lambda: services.tokens.revoke(token_id, username=account.user.username)
             )
         except UserError:
@@ -150,6 +153,9 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
                 link_text="Your tokens",
             )
         services.bearer.forget()
+        await services.events.emit(
+            "token.revoked", request, user=account.user.username, token=revoked.shown
+        )
         return RedirectResponse(TOKENS_PATH + "?done=revoked", status_code=303)
 
     async def administrator(request: Request) -> tuple[ActiveSession, Account] | Response:
@@ -197,7 +203,7 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
         if not genuine_post(services, request, active, csrf_token):
             return refused(services, ADMIN_TOKENS_PATH)
         try:
-            await run_in_threadpool(services.tokens.revoke, token_id)
+            revoked = await run_in_threadpool(services.tokens.revoke, token_id)
         except UserError:
             return pages.message(
                 "No such token",
@@ -207,6 +213,13 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
                 link_text="All tokens",
             )
         services.bearer.forget()
+        await services.events.emit(
+            "token.revoked",
+            request,
+            user=active.user.username,
+            target=revoked.username,
+            token=revoked.shown,
+        )
         return RedirectResponse(ADMIN_TOKENS_PATH + "?done=revoked", status_code=303)
 
     return router

@@ -30,7 +30,6 @@ from gradio_portal.auth.forms import (
     sign_in_first,
 )
 from gradio_portal.auth.services import AuthServices
-from gradio_portal.observability import security_event
 from gradio_portal.sessions import SessionRecord
 
 __all__ = ["SESSIONS_PATH", "build_account_router"]
@@ -111,10 +110,12 @@ def build_account_router(services: AuthServices) -> APIRouter:
         if key == active.key:
             response = RedirectResponse(services.login_path, status_code=303)
             await services.sign_in.end(active, response, everywhere=False)
-            security_event("sign_out", request, user=active.user.username, everywhere=False)
+            await services.events.emit(
+                "sign_out", request, user=active.user.username, everywhere=False
+            )
             return response
         await run_in_threadpool(services.sessions.store.delete, key)
-        security_event("session.revoked", request, user=active.user.username)
+        await services.events.emit("session.revoked", request, user=active.user.username)
         return RedirectResponse(SESSIONS_PATH + "?done=revoked", status_code=303)
 
     @router.post(SESSIONS_PATH + "/end-all", responses=FORM_RESPONSES)
@@ -127,7 +128,7 @@ def build_account_router(services: AuthServices) -> APIRouter:
             return refused(services, SESSIONS_PATH)
         response = RedirectResponse(services.login_path, status_code=303)
         await services.sign_in.end(active, response, everywhere=True)
-        security_event("sessions.ended", request, user=active.user.username)
+        await services.events.emit("sessions.ended", request, user=active.user.username)
         return response
 
     def password_page(
@@ -187,7 +188,9 @@ def build_account_router(services: AuthServices) -> APIRouter:
             await run_in_threadpool(services.accounts.authenticate, username, current_password)
         except AuthenticationError:
             services.throttle.failed(username, address)
-            security_event("password.change_failed", request, user=username, level=logging.WARNING)
+            await services.events.emit(
+                "password.change_failed", request, user=username, level=logging.WARNING
+            )
             return password_page(
                 request, csrf_token=token, status=400, error="The current password is wrong."
             )
@@ -205,7 +208,7 @@ def build_account_router(services: AuthServices) -> APIRouter:
         response = RedirectResponse(SESSIONS_PATH + "?done=password", status_code=303)
         # A new session id for this device too: the old cookie stops working everywhere.
         await services.sign_in.start(request, response, user)
-        security_event("password.changed", request, user=username)
+        await services.events.emit("password.changed", request, user=username)
         return response
 
     return router

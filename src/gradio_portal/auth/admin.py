@@ -25,7 +25,6 @@ from gradio_portal.auth.forms import (
     sign_in_first,
 )
 from gradio_portal.auth.services import AuthServices
-from gradio_portal.observability import security_event
 from gradio_portal.sessions import ActiveSession
 from gradio_portal.users import Account
 
@@ -41,6 +40,8 @@ _NOTICES = {
     "disabled": "User disabled; their sessions were ended.",
     "enabled": "User enabled.",
     "password": "Password reset; the user's sessions were ended.",
+    "groups": "Groups changed; the user's sessions were ended, so the change applies now.",
+    "groups_same": "Those were already the user's groups.",
 }
 
 
@@ -111,6 +112,7 @@ def build_admin_router(services: AuthServices) -> APIRouter:
         display_name: FormField = "",
         password: FormField = "",
         admin: FormField = "",
+        groups: FormField = "",
         csrf_token: FormField = "",
     ) -> Response:
         active = await checked_post(request, csrf_token)
@@ -123,6 +125,7 @@ def build_admin_router(services: AuthServices) -> APIRouter:
                     password,
                     display_name=display_name or None,
                     roles=("admin",) if admin else (),
+                    groups=_group_list(groups),
                 )
             )
         except UserError as exc:
@@ -130,10 +133,14 @@ def build_admin_router(services: AuthServices) -> APIRouter:
                 request,
                 active,
                 error=str(exc).capitalize() + ".",
-                form={"username": username[:64], "display_name": display_name[:128]},
+                form={
+                    "username": username[:64],
+                    "display_name": display_name[:128],
+                    "groups": groups[:512],
+                },
                 status=400,
             )
-        security_event(
+        await services.events.emit(
             "admin.user_created",
             request,
             user=active.user.username,
@@ -168,7 +175,7 @@ def build_admin_router(services: AuthServices) -> APIRouter:
             return account
         await run_in_threadpool(services.accounts.set_active, account.user.username, False)
         await run_in_threadpool(services.sessions.end_all, account.user.id)
-        security_event(
+        await services.events.emit(
             "admin.user_disabled", request, user=active.user.username, target=account.user.username
         )
         return done("disabled")
@@ -184,7 +191,7 @@ def build_admin_router(services: AuthServices) -> APIRouter:
         if isinstance(account, Response):
             return account
         await run_in_threadpool(services.accounts.set_active, account.user.username, True)
-        security_event(
+        await services.events.emit(
             "admin.user_enabled", request, user=active.user.username, target=account.user.username
         )
         return done("enabled")
@@ -204,9 +211,44 @@ def build_admin_router(services: AuthServices) -> APIRouter:
         except UserError as exc:
             return await users_page(request, active, error=str(exc).capitalize() + ".", status=400)
         await run_in_threadpool(services.sessions.end_all, account.user.id)
-        security_event(
+        await services.events.emit(
             "admin.password_reset", request, user=active.user.username, target=account.user.username
         )
         return done("password")
 
+    @router.post(ADMIN_USERS_PATH + "/{user_id}/groups", responses=FORM_RESPONSES)
+    async def set_groups(
+        request: Request, user_id: UserId, groups: FormField = "", csrf_token: FormField = ""
+    ) -> Response:
+        active = await checked_post(request, csrf_token)
+        if isinstance(active, Response):
+            return active
+        account = await target(request, active, user_id)
+        if isinstance(account, Response):
+            return account
+        try:
+            user, changed = await run_in_threadpool(
+                services.accounts.set_groups, account.user.username, _group_list(groups)
+            )
+        except UserError as exc:
+            return await users_page(request, active, error=str(exc).capitalize() + ".", status=400)
+        if not changed:
+            return done("groups_same")
+        # Sessions remember the groups of their sign-in: a removal must take effect now.
+        await run_in_threadpool(services.sessions.end_all, account.user.id)
+        services.bearer.forget()
+        await services.events.emit(
+            "admin.groups_changed",
+            request,
+            user=active.user.username,
+            target=account.user.username,
+            groups=",".join(user.groups),
+        )
+        return done("groups")
+
     return router
+
+
+def _group_list(text: str) -> list[str]:
+    """Groups as typed in a form: separated by commas or spaces."""
+    return text.replace(",", " ").split()

@@ -24,15 +24,20 @@ class Landing:
         self._login_path = login_path
         self._fallback = fallback
         self._home: str | None = None
+        self.apps_page: str | None = None
+        """The page listing the apps, when the portal serves one (its own application's ``/``)."""
 
     @property
     def home(self) -> str:
-        """The first mount's page, unless set; the account page when nothing is mounted (not
-        ``/``, which sends a signed-in user to sign in, which sends them home: a loop)."""
+        """Unless set: the one mounted app's page; with several, the page listing them (when
+        there is one); the account page when nothing is mounted (not ``/``, which sends a
+        signed-in user to sign in, which sends them home: a loop)."""
         if self._home is not None:
             return self._home
-        first = next(iter(self._mount_paths), None)
-        return first + "/" if first is not None else self._fallback
+        mounts = list(self._mount_paths)
+        if len(mounts) > 1 and self.apps_page is not None:
+            return self.apps_page
+        return mounts[0] + "/" if mounts else self._fallback
 
     @home.setter
     def home(self, value: str) -> None:

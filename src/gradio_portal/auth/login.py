@@ -19,7 +19,7 @@ from gradio_portal.auth.forms import FORM_RESPONSES, FormField
 from gradio_portal.auth.oidc import OIDC_LOGIN_PATH, OidcLogin
 from gradio_portal.auth.services import AuthServices
 from gradio_portal.navigation.urls import safe_redirect_target
-from gradio_portal.observability import PortalMetrics, client_address, security_event
+from gradio_portal.observability import PortalMetrics, client_address
 from gradio_portal.observability.metrics import SignInOutcome
 from gradio_portal.sessions.cookies import read_cookie
 from gradio_portal.sessions.middleware import active_session
@@ -48,11 +48,11 @@ def build_login_router(
     def next_target(value: str | None) -> str:
         return services.landing.after_sign_in(value)
 
-    def attempt(outcome: SignInOutcome, request: Request, event: str, username: str) -> None:
+    async def attempt(outcome: SignInOutcome, request: Request, event: str, username: str) -> None:
         if metrics is not None:
             metrics.sign_in(outcome)
         level = logging.INFO if outcome == "success" else logging.WARNING
-        security_event(event, request, user=username, level=level)
+        await services.events.emit(event, request, user=username, level=level)
 
     def login_page(
         request: Request, *, next_value: str, error: str = "", username: str = "", status: int = 200
@@ -92,7 +92,7 @@ def build_login_router(
         if not csrf.same_origin(request) or not csrf.valid(
             "login:" + nonce if nonce else None, csrf_token
         ):
-            attempt("refused", request, "sign_in.refused", username)
+            await attempt("refused", request, "sign_in.refused", username)
             return login_page(
                 request,
                 next_value=next,
@@ -103,7 +103,7 @@ def build_login_router(
         address = client_address(request)
         account = username[:256]
         if not services.throttle.allowed(account, address):
-            attempt("throttled", request, "sign_in.throttled", account)
+            await attempt("throttled", request, "sign_in.throttled", account)
             wait = services.throttle.retry_after(account, address)
             response = login_page(
                 request,
@@ -118,14 +118,14 @@ def build_login_router(
             user = await run_in_threadpool(services.accounts.authenticate, username[:256], password)
         except AuthenticationError as exc:
             services.throttle.failed(account, address)
-            attempt("failure", request, "sign_in.failed", account)
+            await attempt("failure", request, "sign_in.failed", account)
             return login_page(
                 request, next_value=next, username=username[:256], status=401, error=str(exc)
             )
         services.throttle.reset(account)
         response = RedirectResponse(next_target(next), status_code=303)
         await services.sign_in.start(request, response, user)
-        attempt("success", request, "sign_in.succeeded", user.username)
+        await attempt("success", request, "sign_in.succeeded", user.username)
         return response
 
     @router.get("/logout")
@@ -160,7 +160,9 @@ def build_login_router(
             )
         response = RedirectResponse(login_path, status_code=303)
         await services.sign_in.end(active, response, everywhere=bool(everywhere))
-        security_event("sign_out", request, user=active.user.username, everywhere=bool(everywhere))
+        await services.events.emit(
+            "sign_out", request, user=active.user.username, everywhere=bool(everywhere)
+        )
         return response
 
     return router

@@ -203,6 +203,11 @@ class OidcLogin:
         if user is None:
             log.info("single sign-on for an unlinked or disabled identity %r", claims["sub"])
             return self._failure(status=403, not_allowed=True)
+        claim = self.services.settings.oidc_groups_claim
+        if claim:
+            user = await run_in_threadpool(
+                self.services.accounts.sync_groups, user.username, _claimed_groups(claims, claim)
+            )
         response = RedirectResponse(
             self.services.landing.after_sign_in(str(flow["next"])), status_code=303
         )
@@ -288,6 +293,16 @@ class OidcLogin:
         )
         self.services.cookies.clear(response, FLOW_COOKIE)
         return response
+
+
+def _claimed_groups(claims: dict[str, Any], claim: str) -> list[str]:
+    """The group names a claim holds: a list of names or one name; anything else, none."""
+    value = claims.get(claim)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [item for item in value if isinstance(item, str)]
 
 
 def _b64(data: bytes) -> str:

@@ -12,6 +12,7 @@ from gradio_portal.pages import Pages
 from gradio_portal.sessions import BearerSessions, Cookies, SessionManager, SignIn
 from gradio_portal.settings import PortalSettings
 from gradio_portal.users import Accounts
+from gradio_portal.users.audit import SecurityEvents
 from gradio_portal.users.tokens import AccessTokens
 
 __all__ = ["AuthServices"]
@@ -37,6 +38,7 @@ class AuthServices:
     landing: Landing
     tokens: AccessTokens
     bearer: BearerSessions
+    events: SecurityEvents
 
     @property
     def login_path(self) -> str:

@@ -29,13 +29,22 @@ class MountGuard:
     """ASGI middleware: answers anonymous requests under the mount paths itself.
 
     A browser asking for a page gets ``303`` to the login page with ``next=`` set to the page;
-    anything else gets ``401`` with a JSON body saying how to sign in.
+    anything else gets ``401`` with a JSON body saying how to sign in. A signed-in user outside
+    the groups an app is open to gets ``no_access`` (a readable 403: never a sign-in loop).
     """
 
-    def __init__(self, app: ASGIApp, *, mount_paths: MountPaths, login_path: str) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        mount_paths: MountPaths,
+        login_path: str,
+        no_access: ASGIApp,
+    ) -> None:
         self.app = app
         self.mount_paths = mount_paths
         self.login_path = login_path
+        self.no_access = no_access
 
     def protects(self, path: str) -> bool:
         relative = self.mount_paths.relative(path)
@@ -45,7 +54,15 @@ class MountGuard:
         if scope["type"] not in ("http", "websocket") or not self.protects(scope["path"]):
             await self.app(scope, receive, send)
             return
-        if active_session(scope) is not None:
+        active = active_session(scope)
+        if active is not None:
+            mount = self.mount_paths.mount_of(scope["path"])
+            if mount is not None and not self.mount_paths.open_to(mount, active.user):
+                if scope["type"] == "http":
+                    await self.no_access(scope, receive, send)
+                else:
+                    await send({"type": "websocket.close", "code": 1008, "reason": "no access"})
+                return
             if scope["type"] == "http":
                 await _serve_signed_in(self.app, scope, receive, send)
             else:

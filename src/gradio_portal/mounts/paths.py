@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from starlette.types import Scope
 
 from gradio_portal.sessions import ActiveSession, active_session
+from gradio_portal.users.user import User
 
 __all__ = ["MountPaths"]
 
@@ -25,12 +26,24 @@ class MountPaths:
     def __init__(self) -> None:
         self._paths: list[str] = []
         self._without_uploads: set[str] = set()
+        self._groups: dict[str, frozenset[str]] = {}
 
-    def add(self, path: str, *, uploads: bool = True) -> None:
-        """Add a mount; ``uploads=False`` for an app that has no file input."""
+    def add(self, path: str, *, uploads: bool = True, groups: frozenset[str] | None = None) -> None:
+        """Add a mount; ``uploads=False`` for an app that has no file input; ``groups``: the
+        groups whose members may open it (None: every signed-in user)."""
         self._paths.append(path)
         if not uploads:
             self._without_uploads.add(path)
+        if groups is not None:
+            self._groups[path] = groups
+
+    def groups(self, mount: str) -> frozenset[str] | None:
+        """The groups the app at ``mount`` is open to; None when it is open to every user."""
+        return self._groups.get(mount)
+
+    def open_to(self, mount: str, user: User) -> bool:
+        """Whether ``user`` may open the app mounted at ``mount``."""
+        return user.may_open(self._groups.get(mount))
 
     def mount_of(self, path: str) -> str | None:
         """The mount ``path`` falls under, or None."""

@@ -11,7 +11,12 @@ from starlette.types import Receive, Scope, Send
 
 from gradio_portal._errors import UNAVAILABLE
 
-__all__ = ["Pages"]
+__all__ = ["NO_ACCESS", "Pages"]
+
+NO_ACCESS = (
+    "You do not have access to this app: it is open to some groups only. Ask an administrator "
+    "to add you to one of them."
+)
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
@@ -66,6 +71,24 @@ class Pages:
             )
         response.headers["retry-after"] = "5"
         return response
+
+    def no_access(self, accept: str) -> Response:
+        """The 403 answer to a signed-in user outside an app's groups: a page, or JSON."""
+        if "text/html" in accept:
+            return self.message(
+                "No access to this app",
+                NO_ACCESS,
+                status=403,
+                link="/",
+                link_text="Your apps",
+            )
+        return JSONResponse(
+            {"detail": NO_ACCESS}, status_code=403, headers={"cache-control": "no-store"}
+        )
+
+    async def no_access_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """:meth:`no_access` as an ASGI app, for the mount guard."""
+        await self.no_access(Headers(scope=scope).get("accept", ""))(scope, receive, send)
 
     async def unavailable_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """:meth:`unavailable` as an ASGI app, for middleware that has no request object."""

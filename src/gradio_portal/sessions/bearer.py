@@ -92,7 +92,8 @@ class BearerSessions:
         if grant is None:
             return None
         active = self.manager.load(token)
-        if active is not None and active.user.id == grant.user.id:
+        # The session remembers the user as they were; a change (groups, name) starts anew.
+        if active is not None and active.user == grant.user:
             return active
         return self.manager.login(
             grant.user,
@@ -113,7 +114,7 @@ class BearerSessions:
         if hit is None or time.monotonic() - hit[0] > self.manager.cache_ttl:
             return None
         active = self.manager.cached(key)
-        return active if active is not None and active.user.id == hit[1].user.id else None
+        return active if active is not None and active.user == hit[1].user else None
 
     def forget(self) -> None:
         """Drop the checked tokens this process remembers (after a revocation here)."""

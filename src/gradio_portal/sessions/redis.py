@@ -73,7 +73,9 @@ class RedisSessionStore:
         token = token or new_token()
         key = hash_token(token)
         fields: dict[str | bytes, str | bytes] = {
-            "user": json.dumps([user.id, user.username, user.display_name, list(user.roles)]),
+            "user": json.dumps(
+                [user.id, user.username, user.display_name, list(user.roles), list(user.groups)]
+            ),
             "created_at": repr(now),
             "last_seen_at": repr(now),
             "user_agent": user_agent[:256],
@@ -173,10 +175,17 @@ def _data(fields: Mapping[bytes, bytes]) -> dict[str, Any]:
 
 
 def _record(key: str, fields: Mapping[bytes, bytes]) -> SessionRecord:
-    user_id, username, display_name, roles = json.loads(fields[b"user"])
+    # Sessions stored before groups existed have four fields.
+    user_id, username, display_name, roles, *groups = json.loads(fields[b"user"])
     return SessionRecord(
         key=key,
-        user=User(id=user_id, username=username, display_name=display_name, roles=tuple(roles)),
+        user=User(
+            id=user_id,
+            username=username,
+            display_name=display_name,
+            roles=tuple(roles),
+            groups=tuple(groups[0]) if groups else (),
+        ),
         data=_data(fields),
         created_at=float(fields[b"created_at"]),
         last_seen_at=float(fields[b"last_seen_at"]),

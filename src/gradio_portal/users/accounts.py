@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -15,9 +16,18 @@ from gradio_portal.storage.models import AccountRow, utcnow
 from gradio_portal.users.passwords import PasswordHasher, check_password_policy
 from gradio_portal.users.user import User
 
-__all__ = ["Account", "Accounts", "clean_display_name", "normalize_username"]
+__all__ = [
+    "Account",
+    "Accounts",
+    "clean_display_name",
+    "normalize_group",
+    "normalize_groups",
+    "normalize_username",
+]
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+_GROUP = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,63}$")
+MAX_GROUPS = 100
 INVALID_CREDENTIALS = "Invalid username or password."
 
 
@@ -35,6 +45,25 @@ def clean_display_name(name: str) -> str:
 def normalize_username(name: str) -> str:
     """Case-fold and NFKC-normalise, so look-alike spellings are one account."""
     return unicodedata.normalize("NFKC", name).strip().casefold()
+
+
+def normalize_group(name: str) -> str:
+    """A group's name as stored: case-folded; raises :class:`UserError` for an invalid one."""
+    group = unicodedata.normalize("NFKC", name).strip().casefold()
+    if not _GROUP.match(group):
+        raise UserError(
+            f"invalid group {name!r}: use 1-64 letters, digits, '.', '_', ':' or '-', "
+            "starting with a letter or digit"
+        )
+    return group
+
+
+def normalize_groups(names: Iterable[str]) -> tuple[str, ...]:
+    """Valid, case-folded, de-duplicated and sorted group names."""
+    groups = tuple(sorted({normalize_group(n) for n in names if n.strip()}))
+    if len(groups) > MAX_GROUPS:
+        raise UserError(f"a user belongs to at most {MAX_GROUPS} groups")
+    return groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +89,11 @@ class Accounts:
         *,
         display_name: str | None = None,
         roles: tuple[str, ...] = (),
+        groups: Iterable[str] = (),
     ) -> User:
         """Add a user. ``password=None`` makes a single-sign-on-only account."""
         name = normalize_username(username)
+        member_of = normalize_groups(groups)
         if not _USERNAME.match(name):
             raise UserError(
                 f"invalid username {username!r}: use 1-64 letters, digits, '.', '_', '@' or '-', "
@@ -79,6 +110,7 @@ class Accounts:
                 password_hash=self.hasher.hash(password) if password is not None else None,
                 is_active=True,
                 roles=list(roles),
+                groups=list(member_of),
                 password_changed_at=utcnow() if password is not None else None,
             )
             session.add(row)
@@ -145,6 +177,36 @@ class Accounts:
             row.roles = list(roles)
             return _user(row)
 
+    def set_groups(self, username: str, groups: Iterable[str]) -> tuple[User, bool]:
+        """Set the user's groups; return the user and whether they changed.
+
+        Sessions remember the user as they were at sign-in: callers end the user's sessions
+        when the groups changed, so a removal takes effect at once.
+        """
+        member_of = normalize_groups(groups)
+        with self.database.session() as session:
+            row = self._require(session, username)
+            changed = tuple(row.groups or ()) != member_of
+            row.groups = list(member_of)
+            return _user(row), changed
+
+    def sync_groups(self, username: str, claimed: Iterable[str]) -> User:
+        """Set the groups a single-sign-on provider claims, skipping names the portal cannot
+        store (a provider's group may be a path or a display name)."""
+        kept = []
+        for name in claimed:
+            try:
+                kept.append(normalize_group(name))
+            except UserError:
+                continue
+        return self.set_groups(username, kept[:MAX_GROUPS])[0]
+
+    def groups_in_use(self) -> tuple[str, ...]:
+        """Every group some user belongs to, sorted."""
+        with self.database.session() as session:
+            rows = session.scalars(select(AccountRow.groups))
+            return tuple(sorted({group for groups in rows for group in groups or ()}))
+
     @staticmethod
     def _require(session: Session, username: str) -> AccountRow:
         row = session.scalar(
@@ -164,7 +226,11 @@ def _policy(password: str) -> None:
 
 def _user(row: AccountRow) -> User:
     return User(
-        id=row.id, username=row.username, display_name=row.display_name, roles=tuple(row.roles)
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        roles=tuple(row.roles),
+        groups=tuple(row.groups or ()),
     )
 
 

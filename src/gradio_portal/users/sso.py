@@ -72,6 +72,7 @@ class SsoIdentities:
                     username=row.username,
                     display_name=row.display_name,
                     roles=tuple(row.roles),
+                    groups=tuple(row.groups or ()),
                 )
         if not create:
             return None

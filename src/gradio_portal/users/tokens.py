@@ -146,6 +146,7 @@ class AccessTokens:
                 username=account.username,
                 display_name=account.display_name,
                 roles=tuple(account.roles),
+                groups=tuple(account.groups or ()),
             )
             return TokenGrant(token_id=row.id, user=user, label=row.label)
 

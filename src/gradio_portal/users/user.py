@@ -21,7 +21,15 @@ class User:
     username: str
     display_name: str
     roles: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    """The groups the user belongs to (``analysts``); they decide which apps the user opens."""
 
     @property
     def is_admin(self) -> bool:
         return "admin" in self.roles
+
+    def may_open(self, groups: frozenset[str] | None) -> bool:
+        """Whether an app open to ``groups`` (None: any signed-in user) admits this user.
+
+        Administrators open every app."""
+        return groups is None or self.is_admin or not groups.isdisjoint(self.groups)

@@ -37,6 +37,9 @@ from gradio_portal.chat.ui.state import (
 
 __all__ = ["ChatHandlers", "bubbles", "reply_bubble", "show"]
 
+ACCOUNT_LINKS = "[Account](/account/sessions) · [Access tokens](/account/tokens)"
+ADMIN_LINKS = "[Users](/admin/users)"
+
 LIVENESS_INTERVAL = 2.0
 """Seconds between checks, while a reply streams, that its session is still signed in."""
 
@@ -77,7 +80,9 @@ class ChatHandlers:
             **self._opened_view(opened),
             **self._sidebar(page, opened.conversation.id if opened else None),
             ui.notice: gr.update(value=note, visible=bool(note)),
-            ui.signed_in: f"Signed in as **{markdown_text(ctx.user.display_name)}**",
+            ui.signed_in: f"Signed in as **{markdown_text(ctx.user.display_name)}**"
+            + f"\n\n{ACCOUNT_LINKS}"
+            + (f" · {ADMIN_LINKS}" if ctx.user.is_admin else ""),
         }
 
     # -- a turn: send, stream, stop ------------------------------------------------------------
