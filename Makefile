@@ -1,18 +1,40 @@
 # Two commands do all set-up on a fresh machine:
 #   make serve   run gradio-portal on http://127.0.0.1:8000 (SQLite file, one process)
-#   make test    install what the tests need (Chromium, nginx from apt) and run every test
+#   make test    install what the tests need (Chromium, nginx from apt) and run every test,
+#                then the unit and integration tests again on the lowest supported versions
+# pyproject.toml declares the ranges gradio-portal supports; requirements/lock.txt the exact
+# versions the venv gets (`make lock` adds what pyproject gained, keeping the rest).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+LOCK   := requirements/lock.txt
+# The lowest versions: a venv of its own inside .venv, made anew when the ranges change.
+LOWEST       := $(VENV)/lowest
+LOWEST_STAMP := $(LOWEST)/.installed
 
-.PHONY: serve test bench lint system-deps clean
+.PHONY: serve test test-lowest bench lint lock system-deps clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -c $(LOCK) --upgrade pip
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[test]'
 	touch $(STAMP)
+
+lock: $(STAMP)
+	$(BIN)/python scripts/lock.py
+
+$(LOWEST_STAMP): pyproject.toml scripts/lowest_constraints.py scripts/audit_pins.py $(STAMP)
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST)/bin/pip install --quiet -c $(LOCK) --upgrade pip
+	$(BIN)/python scripts/lowest_constraints.py > $(LOWEST)/constraints.txt
+	$(LOWEST)/bin/pip install --quiet -c $(LOWEST)/constraints.txt -e '.[test]'
+	touch $(LOWEST_STAMP)
+
+# The unit and integration tests on the lower bound of every declared range.
+test-lowest: $(LOWEST_STAMP)
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
 
 serve: $(STAMP)
 	$(BIN)/gradio-portal serve
@@ -25,6 +47,7 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest
+	$(MAKE) test-lowest
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import importlib
+import os
 import sys
 import unicodedata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -22,6 +24,11 @@ __all__ = ["main"]
 
 DEFAULT_PATH = "/app"
 
+# What `serve --reload` hands to the process uvicorn's reloader starts (and restarts).
+_RELOAD_TARGET = "_GRADIO_PORTAL_RELOAD_TARGET"
+_RELOAD_PATH = "_GRADIO_PORTAL_RELOAD_PATH"
+_RELOAD_BASE_URL = "_GRADIO_PORTAL_RELOAD_BASE_URL"
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -29,6 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
+    if getattr(args, "reload", False) and args.processes > 1:
+        parser.error(
+            "--reload restarts one process when the code changes; it cannot run "
+            f"--processes {args.processes}: drop one of the two (--reload is for development)"
+        )
     from gradio_portal._errors import PortalError
 
     try:
@@ -43,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="gradio-portal",
         description="Serve Gradio apps behind users, sessions and navigation. Configuration "
         "comes from GRADIO_PORTAL_* environment variables.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {version('gradio-portal')}"
     )
     commands = parser.add_subparsers(title="commands")
 
@@ -73,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
         "--forwarded-allow-ips",
         default="127.0.0.1",
         help="proxies trusted for X-Forwarded-* headers",
+    )
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        help="development: restart when a .py file under the working directory changes "
+        "(one process; not with --processes)",
     )
     serve.set_defaults(run=_serve)
 
@@ -116,7 +137,6 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gradio_portal._runtime import tune_garbage_collector
     from gradio_portal.observability import configure_logging
     from gradio_portal.settings import PortalSettings
 
@@ -133,31 +153,65 @@ def _serve(args: argparse.Namespace) -> int:
             root_path=args.root_path,
             forwarded_allow_ips=args.forwarded_allow_ips,
         )
-    portal = build_portal(args.target, path=args.path)
-    app = portal.app
+    base_url = f"http://{_display_host(args.host)}:{args.port}"
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "root_path": args.root_path,
+        "proxy_headers": True,
+        "forwarded_allow_ips": args.forwarded_allow_ips,
+        "log_level": "info",
+        "log_config": log_config,
+        "timeout_graceful_shutdown": 5,
+        # A portal that cannot start (say, a Gradio mount it cannot guard) stops the server.
+        "lifespan": "on",
+    }
+    if args.reload:
+        # The reloader runs the app in a child process it restarts on every change, so the
+        # child builds the portal itself, from an import string and these variables.
+        os.environ[_RELOAD_TARGET] = args.target or ""
+        os.environ[_RELOAD_PATH] = args.path or ""
+        os.environ[_RELOAD_BASE_URL] = base_url + args.root_path
+        print(
+            f"gradio-portal: restarting whenever a .py file under {os.getcwd()} changes",
+            flush=True,
+        )
+        uvicorn.run(
+            "gradio_portal.cli:_reloaded_app",
+            factory=True,
+            reload=True,
+            reload_dirs=[os.getcwd()],
+            **options,
+        )
+        return 0
+    uvicorn.run(_started_app(args.target, args.path, base_url + args.root_path), **options)
+    return 0
+
+
+def _started_app(target: str | None, path: str | None, base_url: str) -> FastAPI:
+    """The application ``serve`` runs, with the first-run link printed when no user exists."""
+    from gradio_portal._runtime import tune_garbage_collector
+
+    portal = build_portal(target, path=path)
     tune_garbage_collector()
-    link = portal.setup_link(f"http://{_display_host(args.host)}:{args.port}{args.root_path}")
-    print(f"gradio-portal: serving on http://{_display_host(args.host)}:{args.port}", flush=True)
+    link = portal.setup_link(base_url)
+    print(f"gradio-portal: serving on {base_url}", flush=True)
     if link:
         print(
             "gradio-portal: no user exists yet. Open this one-time link to create the "
             f"administrator:\n\n    {link}\n",
             flush=True,
         )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        root_path=args.root_path,
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        log_level="info",
-        log_config=log_config,
-        timeout_graceful_shutdown=5,
-        # A portal that cannot start (say, a Gradio mount it cannot guard) stops the server.
-        lifespan="on",
+    return portal.app
+
+
+def _reloaded_app() -> FastAPI:
+    """``serve --reload``: the factory uvicorn's reloaded process calls."""
+    return _started_app(
+        os.environ.get(_RELOAD_TARGET) or None,
+        os.environ.get(_RELOAD_PATH) or None,
+        os.environ[_RELOAD_BASE_URL],
     )
-    return 0
 
 
 def build_portal(target: str | None, *, path: str | None = None) -> Portal:
@@ -258,15 +312,48 @@ def _users_add(args: argparse.Namespace) -> int:
 def _users_list(args: argparse.Namespace) -> int:
     users, _ = _services()
     accounts = users.list()
-    print(f"{'ID':>4}  {'USERNAME':<24} {'DISPLAY NAME':<24} {'STATUS':<9} ROLES")
+    if not accounts:
+        print("no users yet: `gradio-portal users add NAME --admin --password-stdin` creates one")
+        return 0
+    rows = [("ID", "NAME", "DISPLAY NAME", "ADMIN", "STATUS", "PASSWORD", "ROLES")]
     for account in accounts:
         user = account.user
-        status = "active" if account.is_active else "disabled"
-        print(
-            f"{user.id:>4}  {user.username:<24} {_printable(user.display_name):<24} "
-            f"{status:<9} " + ",".join(user.roles)
+        rows.append(
+            (
+                str(user.id),
+                _printable(user.username),
+                _printable(user.display_name),
+                "yes" if "admin" in user.roles else "no",
+                "active" if account.is_active else "disabled",
+                "set" if account.has_password else "none (single sign-on only)",
+                ",".join(_printable(role) for role in user.roles) or "-",
+            )
         )
+    print(_table(rows))
     return 0
+
+
+def _table(rows: Sequence[Sequence[str]]) -> str:
+    """``rows`` (the first is the header) in columns two spaces apart; the first column, a
+    number, aligned right."""
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [" " * (widths[0] - _width(row[0])) + row[0]]
+        cells += [
+            cell + " " * (width - _width(cell))
+            for cell, width in zip(row[1:], widths[1:], strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _width(text: str) -> int:
+    """Columns ``text`` takes in a terminal: wide (CJK) characters two, combining marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in ("W", "F") else 1
+        for c in text
+    )
 
 
 def _printable(text: str) -> str:
@@ -323,17 +410,49 @@ def _users_link_sso(args: argparse.Namespace) -> int:
 
 def _db_upgrade(args: argparse.Namespace) -> int:
     from gradio_portal.settings import PortalSettings
-    from gradio_portal.storage import upgrade
+    from gradio_portal.storage.database import redacted_url
+    from gradio_portal.storage.migrate import (
+        current_revision,
+        head_revision,
+        pending_revisions,
+        upgrade,
+    )
 
-    upgrade(PortalSettings().resolved_database_url)
-    print("database schema is up to date")
+    url = PortalSettings().resolved_database_url
+    shown, current, head = redacted_url(url), current_revision(url), head_revision()
+    steps = pending_revisions(current)
+    if not steps:
+        print(f"Database {shown} is at the latest revision, {head}: nothing to do.")
+        return 0
+    print(
+        f"Upgrading database {shown} from revision {_revision(current)} to {head} "
+        f"({len(steps)} migration{'s' if len(steps) > 1 else ''}: {', '.join(steps)})...",
+        flush=True,
+    )
+    upgrade(url)
+    print(f"Database {shown} is now at revision {_revision(current_revision(url))}.")
     return 0
 
 
 def _db_downgrade(args: argparse.Namespace) -> int:
     from gradio_portal.settings import PortalSettings
-    from gradio_portal.storage import downgrade
+    from gradio_portal.storage.database import redacted_url
+    from gradio_portal.storage.migrate import current_revision, downgrade
 
-    downgrade(PortalSettings().resolved_database_url, args.revision)
-    print(f"database schema downgraded to {args.revision}")
+    url = PortalSettings().resolved_database_url
+    shown, current = redacted_url(url), current_revision(url)
+    if current is None:
+        print(f"Database {shown} has no schema: nothing to downgrade.")
+        return 0
+    target = "one revision down" if args.revision == "-1" else f"revision {args.revision}"
+    print(
+        f"Downgrading database {shown} from revision {current} to {target}...",
+        flush=True,
+    )
+    downgrade(url, args.revision)
+    print(f"Database {shown} is now at revision {_revision(current_revision(url))}.")
     return 0
+
+
+def _revision(revision: str | None) -> str:
+    return revision if revision is not None else "none (no schema)"

@@ -8,10 +8,53 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "ensure_sqlite_directory"]
+from gradio_portal._errors import ConfigurationError
+
+__all__ = ["Database", "ensure_sqlite_directory", "redacted_url", "require_driver"]
+
+# The drivers gradio-portal's extras install: DBAPI module -> extra.
+_EXTRAS = {"psycopg": "postgres"}
+
+
+def redacted_url(url: str | URL) -> str:
+    """``url`` as it may be printed: the password, if any, replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def require_driver(url: str | URL) -> None:
+    """Raise :class:`ConfigurationError` naming the install command when the driver of
+    ``url`` is missing (``postgresql+psycopg://`` without the ``postgres`` extra)."""
+    parsed = make_url(url)
+    shown = redacted_url(parsed)
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError as exc:
+        raise ConfigurationError(
+            f"GRADIO_PORTAL_DATABASE_URL {shown} names no database SQLAlchemy knows: use "
+            "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
+        ) from exc
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        driver = parsed.get_driver_name()
+        extra = _EXTRAS.get(driver)
+        if extra is not None:
+            fix = f"run `pip install 'gradio-portal[{extra}]'`"
+        elif parsed.get_backend_name() == "postgresql":
+            fix = (
+                "gradio-portal's driver for PostgreSQL is psycopg 3: write the URL as "
+                "postgresql+psycopg://... and run `pip install 'gradio-portal[postgres]'`"
+            )
+        else:
+            fix = f"install the {driver!r} driver ({exc})"
+        raise ConfigurationError(
+            f"GRADIO_PORTAL_DATABASE_URL {shown} needs the {driver!r} database driver, which is "
+            f"not installed: {fix}"
+        ) from exc
 
 
 def ensure_sqlite_directory(url: str) -> None:
@@ -25,6 +68,7 @@ class Database:
     """Owns the SQLAlchemy engine. SQLite gets WAL and foreign keys; other databases a pool."""
 
     def __init__(self, url: str, *, pool_size: int = 5, max_overflow: int = 10) -> None:
+        require_driver(url)
         self.url = make_url(url)
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:

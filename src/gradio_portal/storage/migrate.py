@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, pool
 
-from gradio_portal.storage.database import ensure_sqlite_directory
+from gradio_portal.storage.database import ensure_sqlite_directory, require_driver
 
-__all__ = ["alembic_config", "downgrade", "upgrade"]
+__all__ = [
+    "alembic_config",
+    "current_revision",
+    "downgrade",
+    "head_revision",
+    "pending_revisions",
+    "upgrade",
+]
 
 
 def alembic_config(database_url: str) -> Config:
@@ -19,12 +29,43 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The revision of the newest schema this gradio-portal ships."""
+    head = _scripts().get_current_head()
+    assert head is not None, "the packaged migrations have one head"
+    return head
+
+
+def current_revision(database_url: str) -> str | None:
+    """The schema revision ``database_url`` is at; None for a database without one (empty)."""
+    require_driver(database_url)
+    ensure_sqlite_directory(database_url)
+    engine = create_engine(database_url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def pending_revisions(current: str | None) -> list[str]:
+    """The revisions an upgrade from ``current`` (None: empty) to the head applies, in order."""
+    scripts = _scripts().iterate_revisions("head", current or "base")
+    return [script.revision for script in reversed(list(scripts))]
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the schema of ``database_url`` up to ``revision``."""
+    require_driver(database_url)
     ensure_sqlite_directory(database_url)
     command.upgrade(alembic_config(database_url), revision)
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:
     """Take the schema of ``database_url`` down to ``revision``."""
+    require_driver(database_url)
     command.downgrade(alembic_config(database_url), revision)
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
