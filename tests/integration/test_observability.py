@@ -70,6 +70,11 @@ def fail() -> str:
     raise ValueError("the handler broke")
 
 
+def noted() -> str:
+    logging.getLogger("tests.app").warning("the handler noted something")
+    return "noted"
+
+
 def stream(count: float) -> Iterator[str]:
     for i in range(int(count)):
         yield str(i)
@@ -86,6 +91,7 @@ def build_outcomes_app() -> gr.Blocks:
         button.click(leave, text, out, api_name="leave")
         button.click(fail, None, out, api_name="fail")
         button.click(stream, number, out, api_name="stream")
+        button.click(noted, None, out, api_name="noted")
     return demo
 
 
@@ -157,7 +163,11 @@ def test_the_request_id_is_in_every_line_of_its_request_and_no_secret_is(
         assert events.call("whoami", []).output == ["alice|Alice Liddell|"]
         client.get(MOUNT + "/gradio_api/info", params={"session_hash": "hash-that-is-secret"})
         client.get(MOUNT + "/gradio_api/file=/tmp/a-secret-file.txt")
+        # A handler runs after its queue/join was answered: its lines carry that request's id.
+        events.client.headers["x-request-id"] = "join-1"
+        assert events.call("noted", []).output == ["noted"]
     text = log.getvalue()
+    assert "WARNING tests.app [join-1] the handler noted something" in text, text
 
     failed_id = failed.headers["x-request-id"]
     security = re.compile(
@@ -174,7 +184,9 @@ def test_the_request_id_is_in_every_line_of_its_request_and_no_secret_is(
     )
     # Every line of a request names it.
     assert all(
-        re.search(r"\[(-|[0-9a-f]{32})\]", line) for line in text.splitlines() if "Z " in line
+        re.search(r"\[(-|[0-9a-f]{32}|join-1)\]", line)
+        for line in text.splitlines()
+        if "Z " in line
     )
     for secret in (PASSWORD, token, "hash-that-is-secret", "a-secret-file"):
         assert secret not in text, secret
@@ -477,3 +489,52 @@ def test_options_on_the_chat_api_lists_its_methods(
     methods = set(answer.headers["allow"].split(", "))
     assert {"GET", "DELETE", "OPTIONS"} <= methods
     assert httpx.options(server.url + "/no/such/path").status_code == 404
+
+
+# -- docs/operations.md ---------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_scrape_configuration_shown_is_the_file_and_covers_every_process() -> None:
+    import yaml
+
+    from gradio_portal.supervisor import Supervisor
+
+    shown = (ROOT / "deploy/prometheus.yml").read_text()
+    body = shown[shown.index("scrape_configs:") :]
+    assert body in (ROOT / "docs/operations.md").read_text()
+    (job,) = yaml.safe_load(shown)["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    # `gradio-portal serve --processes 3 --port 8001`: one target per process it runs.
+    expected = [url.removeprefix("http://") for url in Supervisor(3, 8001).urls]
+    assert job["static_configs"][0]["targets"] == expected
+
+
+def test_the_custom_metric_example_is_served_with_the_portals(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    serve: Callable[..., LiveServer],
+    signed_in_client: Callable[..., httpx.Client],
+) -> None:
+    import importlib
+
+    source = (ROOT / "docs/examples/custom_metric.py").read_text()
+    snippet = re.search(
+        r"```python\n(reports = Counter\(.*?)```", (ROOT / "docs/operations.md").read_text(), re.S
+    )
+    assert snippet is not None and snippet.group(1) in source
+    monkeypatch.setenv("GRADIO_PORTAL_DATA_DIR", str(tmp_path / "data"))
+    sys.modules.pop("docs.examples.custom_metric", None)
+    try:
+        module = importlib.import_module("docs.examples.custom_metric")
+    finally:
+        sys.modules.pop("docs.examples.custom_metric", None)
+    module.portal.accounts.create("alice", PASSWORD, display_name="Alice")
+    server = serve(module.app)
+    client = signed_in_client(server, "alice", PASSWORD)
+    built = GradioEvents(client, "/reports").call("build_report", ["csv"])
+    assert built.output == ["csv report for Alice"]
+    found = read_metrics(server)
+    assert value(found, "myapp_reports_total", format="csv") == 1
+    assert value(found, "gradio_portal_sign_ins_total", outcome="success") == 1

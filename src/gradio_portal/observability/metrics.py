@@ -159,15 +159,21 @@ class PortalMetrics:
 
     # -- recording ----------------------------------------------------------------------------
 
+    @staticmethod
+    def method_label(method: str) -> str:
+        """``method`` as a label: one of the usual methods, or ``other`` (any client may send
+        any word as its method)."""
+        return method if method in _METHODS else "other"
+
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one answered request (``route``: a template, never a raw path)."""
+        """Count one answered request (``method``: a :meth:`method_label`; ``route``: a
+        template, never a raw path)."""
         key = (method, route, status)
         children = self._requests.get(key)
         if children is None:
-            shown = method if method in _METHODS else "other"
             children = (
-                self.http_requests.labels(method=shown, route=route, status=str(status)),
-                self.http_request_duration.labels(method=shown, route=route),
+                self.http_requests.labels(method=method, route=route, status=str(status)),
+                self.http_request_duration.labels(method=method, route=route),
             )
             self._requests[key] = children
         counter, histogram = children

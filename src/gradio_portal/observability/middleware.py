@@ -54,7 +54,8 @@ class RequestObserver:
                 (HEADER, request_id.encode("ascii")),
             ]
         answer_header = (HEADER, request_id.encode("ascii"))
-        method, path, root_path = scope["method"], scope["path"], scope.get("root_path", "")
+        method = self.metrics.method_label(scope["method"])
+        path, root_path = scope["path"], scope.get("root_path", "")
         status = 500
 
         async def observed_send(message: Message) -> None:
