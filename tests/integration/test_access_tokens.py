@@ -116,7 +116,7 @@ def test_a_token_is_stored_hashed_with_a_recognisable_prefix_and_its_last_use(
         assert row.last_used_at is None
         assert row.expires_at is not None
         assert timedelta(days=29) < row.expires_at - utcnow() <= timedelta(days=30)
-    answer = httpx.get(server.url + MOUNT + "/config", headers=bearer(token))
+    answer = httpx.get(server.url + MOUNT + "/config", headers=bearer(token), timeout=30)
     assert answer.status_code == 200
     (listed,) = portal.tokens.list("alice")
     assert listed.last_used_at is not None
@@ -149,7 +149,7 @@ def test_a_token_uses_the_chat_and_its_rest_api_without_a_csrf_header(
 )
 def test_junk_tokens_get_401_saying_how_to_get_one(server: LiveServer, junk: str) -> None:
     for path in (MOUNT + "/config", MOUNT + "/gradio_api/info", "/account"):
-        answer = httpx.get(server.url + path, headers=bearer(junk))
+        answer = httpx.get(server.url + path, headers=bearer(junk), timeout=30)
         assert answer.status_code == 401, path
         assert "gradio-portal tokens create" in answer.json()["detail"]
         assert answer.headers["www-authenticate"].startswith("Bearer")
@@ -157,7 +157,7 @@ def test_junk_tokens_get_401_saying_how_to_get_one(server: LiveServer, junk: str
 
 def test_an_anonymous_script_is_told_how_to_sign_in(server: LiveServer) -> None:
     for path in (MOUNT + "/config", MOUNT + "/gradio_api/queue/join"):
-        answer = httpx.get(server.url + path)
+        answer = httpx.get(server.url + path, timeout=30)
         assert answer.status_code == 401
         detail = answer.json()["detail"]
         assert "/login" in detail and "Authorization: Bearer" in detail
@@ -167,10 +167,16 @@ def test_an_anonymous_script_is_told_how_to_sign_in(server: LiveServer) -> None:
 
 def test_a_revoked_token_stops_at_once(portal: Portal, server: LiveServer) -> None:
     token, record = portal.tokens.create("alice")
-    assert httpx.get(server.url + MOUNT + "/config", headers=bearer(token)).status_code == 200
+    assert (
+        httpx.get(server.url + MOUNT + "/config", headers=bearer(token), timeout=30).status_code
+        == 200
+    )
     portal.tokens.revoke(record.id, username="alice")
     portal.bearer.forget()
-    assert httpx.get(server.url + MOUNT + "/config", headers=bearer(token)).status_code == 401
+    assert (
+        httpx.get(server.url + MOUNT + "/config", headers=bearer(token), timeout=30).status_code
+        == 401
+    )
 
 
 def test_an_expired_token_stops(portal: Portal, server: LiveServer) -> None:
@@ -181,17 +187,26 @@ def test_an_expired_token_stops(portal: Portal, server: LiveServer) -> None:
             .where(AccessTokenRow.id == record.id)
             .values(expires_at=utcnow() - timedelta(seconds=1))
         )
-    assert httpx.get(server.url + MOUNT + "/config", headers=bearer(token)).status_code == 401
+    assert (
+        httpx.get(server.url + MOUNT + "/config", headers=bearer(token), timeout=30).status_code
+        == 401
+    )
     assert portal.tokens.list("alice")[0].state() == "expired"
 
 
 def test_a_disabled_users_tokens_stop(portal: Portal, server: LiveServer) -> None:
     token, _ = portal.tokens.create("alice")
-    assert httpx.get(server.url + MOUNT + "/config", headers=bearer(token)).status_code == 200
+    assert (
+        httpx.get(server.url + MOUNT + "/config", headers=bearer(token), timeout=30).status_code
+        == 200
+    )
     portal.accounts.set_active("alice", False)
     portal.sessions.end_all(portal.accounts.get("alice").user.id)  # type: ignore[union-attr]
     portal.bearer.forget()
-    assert httpx.get(server.url + MOUNT + "/config", headers=bearer(token)).status_code == 401
+    assert (
+        httpx.get(server.url + MOUNT + "/config", headers=bearer(token), timeout=30).status_code
+        == 401
+    )
 
 
 def test_a_cookie_wins_over_a_token_and_the_token_never_reaches_gradio(
@@ -199,7 +214,7 @@ def test_a_cookie_wins_over_a_token_and_the_token_never_reaches_gradio(
 ) -> None:
     # A signed-in browser session and bob's token in one request: the cookie decides.
     token, _ = portal.tokens.create("bob")
-    with httpx.Client(base_url=server.url) as browser:
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
         assert login(browser, "alice", PASSWORD).status_code == 303
         answer = browser.post(
             MOUNT + "/gradio_api/run/whoami", json={"data": ["Hi"]}, headers=bearer(token)
@@ -212,7 +227,7 @@ def test_a_cookie_wins_over_a_token_and_the_token_never_reaches_gradio(
 
 
 def signed_in(server: LiveServer, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.url)
+    client = httpx.Client(base_url=server.url, timeout=30)
     assert login(client, username, PASSWORD).status_code == 303
     return client
 
@@ -232,7 +247,10 @@ def test_a_user_makes_lists_and_revokes_their_tokens_on_the_account_page(
     secret = re.search(r'<code id="new-token">(gpp_[^<]+)</code>', made.text)
     assert secret is not None
     token = secret.group(1)
-    assert httpx.get(server.url + MOUNT + "/config", headers=bearer(token)).status_code == 200
+    assert (
+        httpx.get(server.url + MOUNT + "/config", headers=bearer(token), timeout=30).status_code
+        == 200
+    )
     listed = alice.get("/account/tokens")
     assert "my notebook" in listed.text and token not in listed.text  # shown once only
     token_id = re.search(r'name="token_id" value="(\d+)"', listed.text)
@@ -242,7 +260,10 @@ def test_a_user_makes_lists_and_revokes_their_tokens_on_the_account_page(
         data={"token_id": token_id.group(1), "csrf_token": csrf_token(listed)},
     )
     assert revoked.status_code == 303
-    assert httpx.get(server.url + MOUNT + "/config", headers=bearer(token)).status_code == 401
+    assert (
+        httpx.get(server.url + MOUNT + "/config", headers=bearer(token), timeout=30).status_code
+        == 401
+    )
 
 
 def test_another_users_token_cannot_be_revoked_and_a_token_cannot_make_tokens(
@@ -260,7 +281,7 @@ def test_another_users_token_cannot_be_revoked_and_a_token_cannot_make_tokens(
     # Not from bob's admin-only page either.
     assert bob.get("/admin/tokens").status_code == 403
     # A token never reaches the token pages: a leaked one cannot renew itself.
-    with httpx.Client(base_url=server.url, headers=bearer(token)) as script:
+    with httpx.Client(base_url=server.url, headers=bearer(token), timeout=30) as script:
         assert script.get("/account/tokens").status_code == 403
         assert script.post("/account/tokens", data={"label": "x"}).status_code == 403
 
@@ -275,4 +296,7 @@ def test_an_administrator_revokes_anyones_token(portal: Portal, server: LiveServ
         "/admin/tokens/revoke", data={"token_id": str(record.id), "csrf_token": csrf_token(page)}
     )
     assert answer.status_code == 303
-    assert httpx.get(server.url + MOUNT + "/config", headers=bearer(token)).status_code == 401
+    assert (
+        httpx.get(server.url + MOUNT + "/config", headers=bearer(token), timeout=30).status_code
+        == 401
+    )

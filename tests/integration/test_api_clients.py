@@ -94,7 +94,7 @@ def test_the_node_example_streams_and_downloads(portal: Portal, server: LiveServ
     assert distinct == [["bob 1"], ["bob 2"], ["bob 3"]]
     file = run([*script, "/report", '["Q4"]'], token)[-1][0]
     # @gradio/client hands back the file's URL on the server; the token fetches it.
-    answer = httpx.get(file["url"], headers={"authorization": f"Bearer {token}"})
+    answer = httpx.get(file["url"], headers={"authorization": f"Bearer {token}"}, timeout=30)
     assert answer.status_code == 200 and answer.text == "Q4 by bob\n"
     # Without the token, the same URL is refused.
-    assert httpx.get(file["url"]).status_code == 401
+    assert httpx.get(file["url"], timeout=30).status_code == 401

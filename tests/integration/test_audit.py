@@ -27,7 +27,7 @@ def server(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
 
 
 def signed_in(server: LiveServer, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.url)
+    client = httpx.Client(base_url=server.url, timeout=30)
     assert login(client, username, PASSWORD).status_code == 303
     return client
 
@@ -36,7 +36,7 @@ def test_security_events_are_recorded_with_who_what_and_where(
     portal: Portal, server: LiveServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="gradio_portal.security")
-    with httpx.Client(base_url=server.url) as stranger:
+    with httpx.Client(base_url=server.url, timeout=30) as stranger:
         assert login(stranger, "alice", "not her password").status_code == 401
     alice = signed_in(server, "alice")
     assert alice.get("/secret/config").status_code == 403
@@ -80,7 +80,7 @@ def test_security_events_are_recorded_with_who_what_and_where(
 
 
 def test_the_admin_page_shows_and_filters_the_trail(portal: Portal, server: LiveServer) -> None:
-    with httpx.Client(base_url=server.url) as stranger:
+    with httpx.Client(base_url=server.url, timeout=30) as stranger:
         login(stranger, "bob", "wrong password")
     root = signed_in(server, "root")
     everything = root.get("/admin/audit")

@@ -46,7 +46,7 @@ def server(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
 
 
 def signed_in(server: LiveServer, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.url)
+    client = httpx.Client(base_url=server.url, timeout=30)
     assert login(client, username, PASSWORD).status_code == 303
     return client
 
@@ -96,7 +96,9 @@ def test_a_token_acts_with_its_users_groups(portal: Portal, server: LiveServer) 
     for name, status in (("alice", 200), ("bob", 403)):
         token, _ = portal.tokens.create(name)
         answer = httpx.get(
-            server.url + RESTRICTED + "/config", headers={"authorization": f"Bearer {token}"}
+            server.url + RESTRICTED + "/config",
+            headers={"authorization": f"Bearer {token}"},
+            timeout=30,
         )
         assert answer.status_code == status, name
 
@@ -112,9 +114,9 @@ def test_the_home_page_lists_the_apps_a_user_may_open(server: LiveServer) -> Non
     root_page = signed_in(server, "root").get("/").text
     assert "Sales analytics" in root_page and 'href="/admin/users"' in root_page
     # Signing in without a destination lands on that list.
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
         assert login(client, "bob", PASSWORD).headers["location"] == "/"
-    assert httpx.get(server.url + "/").headers["location"].startswith("/login?next=")
+    assert httpx.get(server.url + "/", timeout=30).headers["location"].startswith("/login?next=")
 
 
 def test_removing_a_user_from_a_group_applies_at_once(portal: Portal, server: LiveServer) -> None:
@@ -122,7 +124,10 @@ def test_removing_a_user_from_a_group_applies_at_once(portal: Portal, server: Li
     token, _ = portal.tokens.create("alice")
     bearer = {"authorization": f"Bearer {token}"}
     assert alice.get(RESTRICTED + "/config").status_code == 200
-    assert httpx.get(server.url + RESTRICTED + "/config", headers=bearer).status_code == 200
+    assert (
+        httpx.get(server.url + RESTRICTED + "/config", headers=bearer, timeout=30).status_code
+        == 200
+    )
     page = root.get("/admin/users")
     alice_id = portal.accounts.get("alice").user.id  # type: ignore[union-attr]
     answer = root.post(
@@ -135,7 +140,10 @@ def test_removing_a_user_from_a_group_applies_at_once(portal: Portal, server: Li
     assert alice.get(RESTRICTED + "/config").status_code == 401
     assert login(alice, "alice", PASSWORD).status_code == 303
     assert alice.get(RESTRICTED + "/config").status_code == 403
-    assert httpx.get(server.url + RESTRICTED + "/config", headers=bearer).status_code == 403
+    assert (
+        httpx.get(server.url + RESTRICTED + "/config", headers=bearer, timeout=30).status_code
+        == 403
+    )
 
 
 def test_apps_mounted_with_gradio_are_restricted_too(

@@ -86,7 +86,7 @@ def server(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
 
 
 def signed_in(server: LiveServer, username: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.url)
+    client = httpx.Client(base_url=server.url, timeout=30)
     assert login(client, username, PASSWORD).status_code == 303
     return client
 
@@ -123,7 +123,7 @@ async def call(session: ClientSession, tool: str, arguments: dict[str, Any]) -> 
 
 
 def test_the_mcp_endpoint_answers_no_anonymous_request(server: LiveServer) -> None:
-    with httpx.Client(base_url=server.url) as client:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
         answers = {
             "streamable HTTP": client.post(ENDPOINT, json=INITIALIZE, headers=ACCEPT),
             "SSE stream": client.get(ENDPOINT + "sse", headers={"accept": "text/event-stream"}),
@@ -189,7 +189,7 @@ def test_calls_stop_when_the_session_ends(server: LiveServer) -> None:
             assert await call(mcp, "whoami", {"greeting": "Hi"}) == "Hi, alice"
 
     anyio.run(before)
-    with httpx.Client(base_url=server.url, cookies=cookies) as replay:
+    with httpx.Client(base_url=server.url, cookies=cookies, timeout=30) as replay:
         assert replay.post(ENDPOINT, json=INITIALIZE, headers=ACCEPT).status_code == 200
         assert logout(alice).status_code == 303
         refused = replay.post(ENDPOINT, json=INITIALIZE, headers=ACCEPT)
@@ -211,7 +211,7 @@ def test_an_mcp_client_signs_in_with_an_access_token(portal: Portal, server: Liv
             assert await call(mcp, "shout", {"text": "hi"}) == "HI (bob)"
 
     anyio.run(session)
-    with httpx.Client(base_url=server.url) as script:
+    with httpx.Client(base_url=server.url, timeout=30) as script:
         junk = script.post(
             ENDPOINT, json=INITIALIZE, headers={**ACCEPT, "authorization": "Bearer gpp_x"}
         )

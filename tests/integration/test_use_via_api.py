@@ -36,7 +36,7 @@ def server(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
 
 
 def snippets(server: LiveServer) -> dict[str, str]:
-    with httpx.Client(base_url=server.url) as browser:
+    with httpx.Client(base_url=server.url, timeout=30) as browser:
         assert login(browser, "alice", PASSWORD).status_code == 303
         # As the page asks: compressed if the server likes.
         info = browser.get(MOUNT + "/gradio_api/info", headers={"accept-encoding": "br, gzip"})

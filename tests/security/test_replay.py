@@ -37,6 +37,14 @@ def end_by_password_change(victim: httpx.Client, signed_in: Callable[..., httpx.
     assert answer.status_code == 303
 
 
+def _row_action(page: str, username: str, suffix: str) -> str:
+    """The action of the form ending in ``suffix`` in ``username``'s row of the users page."""
+    row = page.split(f"<strong>{username}</strong>")[1].split("</tr>")[0]
+    actions = [part.split('"')[0] for part in row.split('action="')[1:]]
+    (action,) = [a for a in actions if a.endswith(suffix)]
+    return action
+
+
 def end_by_other_device_password_change(
     victim: httpx.Client, signed_in: Callable[..., httpx.Client]
 ) -> None:
@@ -46,8 +54,7 @@ def end_by_other_device_password_change(
 def end_by_disable(victim: httpx.Client, signed_in: Callable[..., httpx.Client]) -> None:
     admin = signed_in(ADMIN)
     page = admin.get("/admin/users")
-    action = page.text.split("<strong>alice</strong>")[1].split('action="')[1].split('"')[0]
-    assert action.endswith("/disable")
+    action = _row_action(page.text, "alice", "/disable")
     assert admin.post(action, data={"csrf_token": csrf_token(page)}).status_code == 303
 
 
@@ -56,9 +63,7 @@ def end_by_admin_password_reset(
 ) -> None:
     admin = signed_in(ADMIN)
     page = admin.get("/admin/users")
-    row = page.text.split("<strong>alice</strong>")[1].split("</tr>")[0]
-    action = row.split('action="')[2].split('"')[0]
-    assert action.endswith("/password")
+    action = _row_action(page.text, "alice", "/password")
     answer = admin.post(action, data={"password": "reset by root", "csrf_token": csrf_token(page)})
     assert answer.status_code == 303
 
