@@ -1,4 +1,5 @@
-"""The ``gradio-portal`` command: serve, users, db. Process concerns only; the rest is settings."""
+"""The ``gradio-portal`` command: serve, users, tokens, audit, db. Process concerns only; the
+rest is settings."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from importlib.metadata import version
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import gradio as gr
     from fastapi import FastAPI
 
     from gradio_portal.portal import Portal
     from gradio_portal.sessions import SessionManager
+    from gradio_portal.storage import Database
     from gradio_portal.users.accounts import Accounts
+    from gradio_portal.users.audit import AuditTrail
 
 __all__ = ["main"]
 
@@ -28,6 +33,7 @@ DEFAULT_PATH = "/app"
 _RELOAD_TARGET = "_GRADIO_PORTAL_RELOAD_TARGET"
 _RELOAD_PATH = "_GRADIO_PORTAL_RELOAD_PATH"
 _RELOAD_BASE_URL = "_GRADIO_PORTAL_RELOAD_BASE_URL"
+_RELOAD_GROUPS = "_GRADIO_PORTAL_RELOAD_GROUPS"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -95,6 +101,15 @@ def _parser() -> argparse.ArgumentParser:
         help="development: restart when a .py file under the working directory changes "
         "(one process; not with --processes)",
     )
+    serve.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        dest="groups",
+        metavar="GROUP",
+        help="open TARGET (a Blocks) to members of GROUP only, and administrators "
+        "(repeatable; default: every signed-in user)",
+    )
     serve.set_defaults(run=_serve)
 
     users = commands.add_parser("users", help="manage user accounts").add_subparsers(title="users")
@@ -103,7 +118,25 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name")
     add.add_argument("--admin", action="store_true", help="give the admin role")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        dest="groups",
+        metavar="GROUP",
+        help="make the user a member of GROUP (repeatable)",
+    )
     add.set_defaults(run=_users_add)
+    groups = users.add_parser(
+        "groups",
+        help="show a user's groups, or change them (their sessions then end, so it applies now)",
+    )
+    groups.add_argument("name")
+    groups.add_argument("set", nargs="*", metavar="GROUP", help="the user's groups, all of them")
+    groups.add_argument("--add", action="append", default=[], metavar="GROUP")
+    groups.add_argument("--remove", action="append", default=[], metavar="GROUP")
+    groups.add_argument("--none", action="store_true", help="remove the user from every group")
+    groups.set_defaults(run=_users_groups)
     users.add_parser("list", help="list users").set_defaults(run=_users_list)
     disable = users.add_parser("disable", help="disable a user and end their sessions")
     disable.add_argument("name")
@@ -122,6 +155,31 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("name")
     link.add_argument("subject")
     link.set_defaults(run=_users_link_sso)
+
+    tokens = commands.add_parser(
+        "tokens", help="personal access tokens (scripts, notebooks, MCP clients)"
+    ).add_subparsers(title="tokens")
+    create = tokens.add_parser(
+        "create", help="make a token for NAME; the token alone is the last line printed"
+    )
+    create.add_argument("name")
+    create.add_argument("--label", default="", help="what the token is for")
+    create.add_argument("--expires-days", type=int, default=None, metavar="N")
+    create.set_defaults(run=_tokens_create)
+    listing = tokens.add_parser("list", help="list tokens (of NAME, or everyone's)")
+    listing.add_argument("name", nargs="?")
+    listing.set_defaults(run=_tokens_list)
+    revoke = tokens.add_parser("revoke", help="revoke the token with this ID (see `tokens list`)")
+    revoke.add_argument("id", type=int)
+    revoke.set_defaults(run=_tokens_revoke)
+
+    audit = commands.add_parser(
+        "audit", help="print the audit trail (security events), oldest first, newest last"
+    )
+    audit.add_argument("--limit", type=int, default=50, metavar="N", help="the last N events")
+    audit.add_argument("--user", default=None, help="events by or concerning this user")
+    audit.add_argument("--event", default=None, help="one kind of event, e.g. sign_in.failed")
+    audit.set_defaults(run=_audit)
 
     db = commands.add_parser("db", help="database schema").add_subparsers(title="db")
     db.add_parser("upgrade", help="migrate to the latest schema").set_defaults(run=_db_upgrade)
@@ -152,6 +210,7 @@ def _serve(args: argparse.Namespace) -> int:
             path=args.path,
             root_path=args.root_path,
             forwarded_allow_ips=args.forwarded_allow_ips,
+            groups=args.groups,
         )
     base_url = f"http://{_display_host(args.host)}:{args.port}"
     options: dict[str, Any] = {
@@ -172,6 +231,7 @@ def _serve(args: argparse.Namespace) -> int:
         os.environ[_RELOAD_TARGET] = args.target or ""
         os.environ[_RELOAD_PATH] = args.path or ""
         os.environ[_RELOAD_BASE_URL] = base_url + args.root_path
+        os.environ[_RELOAD_GROUPS] = ",".join(args.groups)
         print(
             f"gradio-portal: restarting whenever a .py file under {os.getcwd()} changes",
             flush=True,
@@ -184,15 +244,18 @@ def _serve(args: argparse.Namespace) -> int:
             **options,
         )
         return 0
-    uvicorn.run(_started_app(args.target, args.path, base_url + args.root_path), **options)
+    app = _started_app(args.target, args.path, base_url + args.root_path, args.groups)
+    uvicorn.run(app, **options)
     return 0
 
 
-def _started_app(target: str | None, path: str | None, base_url: str) -> FastAPI:
+def _started_app(
+    target: str | None, path: str | None, base_url: str, groups: Sequence[str] = ()
+) -> FastAPI:
     """The application ``serve`` runs, with the first-run link printed when no user exists."""
     from gradio_portal._runtime import tune_garbage_collector
 
-    portal = build_portal(target, path=path)
+    portal = build_portal(target, path=path, groups=groups)
     tune_garbage_collector()
     link = portal.setup_link(base_url)
     print(f"gradio-portal: serving on {base_url}", flush=True)
@@ -211,28 +274,40 @@ def _reloaded_app() -> FastAPI:
         os.environ.get(_RELOAD_TARGET) or None,
         os.environ.get(_RELOAD_PATH) or None,
         os.environ[_RELOAD_BASE_URL],
+        [g for g in os.environ.get(_RELOAD_GROUPS, "").split(",") if g],
     )
 
 
-def build_portal(target: str | None, *, path: str | None = None) -> Portal:
+def build_portal(
+    target: str | None, *, path: str | None = None, groups: Sequence[str] = ()
+) -> Portal:
     """The portal ``serve`` runs: TARGET (a Blocks, or a FastAPI application whose Gradio
-    mounts the portal guards), or the built-in chat app."""
+    mounts the portal guards), or the built-in chat app; with ``groups``, the app is open to
+    their members (and administrators) only."""
     from fastapi import FastAPI
 
+    from gradio_portal._errors import ConfigurationError
     from gradio_portal.portal import Portal
 
     if target is None:
         from gradio_portal.chat import mount_chat
 
         portal = Portal()
+        if groups:
+            portal.restrict(path or "/chat", groups)
         mount_chat(portal, path or "/chat")
         return portal
     loaded = _load_target(target)
     if isinstance(loaded, FastAPI):
+        if groups:
+            raise ConfigurationError(
+                "--group applies to a Blocks TARGET: in a FastAPI application, call "
+                "portal.restrict(path, groups) for each gr.mount_gradio_app mount"
+            )
         # Its own Portal(app) if it made one; the portal guards its gr.mount_gradio_app mounts.
         return Portal.of(loaded) or Portal(loaded)
     portal = Portal()
-    portal.mount(loaded, path or DEFAULT_PATH)
+    portal.mount(loaded, path or DEFAULT_PATH, groups=list(groups) or None)
     return portal
 
 
@@ -304,8 +379,46 @@ def _users_add(args: argparse.Namespace) -> int:
         password,
         display_name=args.display_name,
         roles=("admin",) if args.admin else (),
+        groups=args.groups,
     )
-    print(f"created user {user.username!r} (id {user.id})")
+    member = f", member of {', '.join(user.groups)}" if user.groups else ""
+    print(f"created user {user.username!r} (id {user.id}{member})")
+    _audit_trail().record_quietly(
+        "admin.user_created", username=_operator(), target=user.username, address="local"
+    )
+    return 0
+
+
+def _users_groups(args: argparse.Namespace) -> int:
+    from gradio_portal._errors import UserError
+
+    users, sessions = _services()
+    account = users.get(args.name)
+    if account is None:
+        raise UserError(f"no user named {args.name!r}; `gradio-portal users list` shows them")
+    if not (args.set or args.add or args.remove or args.none):
+        print(", ".join(account.user.groups) or "(no groups)")
+        return 0
+    if args.none and (args.set or args.add):
+        raise UserError("--none removes every group: give no GROUP and no --add with it")
+    current = set() if args.none else set(args.set or account.user.groups)
+    wanted = (current | set(args.add)) - set(args.remove)
+    user, changed = users.set_groups(account.user.username, sorted(wanted))
+    if not changed:
+        print(f"{user.username!r} is in {', '.join(user.groups) or 'no group'} already")
+        return 0
+    ended = sessions.end_all(user.id)
+    _audit_trail().record_quietly(
+        "admin.groups_changed",
+        username=_operator(),
+        target=user.username,
+        address="local",
+        details={"groups": ",".join(user.groups)},
+    )
+    print(
+        f"{user.username!r} is now in {', '.join(user.groups) or 'no group'}; "
+        f"ended {ended} session(s), so the change applies now"
+    )
     return 0
 
 
@@ -315,7 +428,7 @@ def _users_list(args: argparse.Namespace) -> int:
     if not accounts:
         print("no users yet: `gradio-portal users add NAME --admin --password-stdin` creates one")
         return 0
-    rows = [("ID", "NAME", "DISPLAY NAME", "ADMIN", "STATUS", "PASSWORD", "ROLES")]
+    rows = [("ID", "NAME", "DISPLAY NAME", "ADMIN", "STATUS", "PASSWORD", "ROLES", "GROUPS")]
     for account in accounts:
         user = account.user
         rows.append(
@@ -327,6 +440,7 @@ def _users_list(args: argparse.Namespace) -> int:
                 "active" if account.is_active else "disabled",
                 "set" if account.has_password else "none (single sign-on only)",
                 ",".join(_printable(role) for role in user.roles) or "-",
+                ",".join(user.groups) or "-",
             )
         )
     print(_table(rows))
@@ -406,6 +520,111 @@ def _users_link_sso(args: argparse.Namespace) -> int:
 
 
 # -- db -----------------------------------------------------------------------------------
+
+
+# -- tokens and the audit trail ------------------------------------------------------------
+
+
+def _database() -> Database:
+    from gradio_portal.settings import PortalSettings
+    from gradio_portal.storage import Database, upgrade
+
+    settings = PortalSettings()
+    upgrade(settings.resolved_database_url)
+    return Database(settings.resolved_database_url)
+
+
+def _audit_trail() -> AuditTrail:
+    from gradio_portal.settings import PortalSettings
+    from gradio_portal.users.audit import AuditTrail
+
+    retention = PortalSettings().audit_retention_days
+    return AuditTrail(_database(), retention_days=retention)
+
+
+def _operator() -> str:
+    """Who runs the command, as the audit trail names them."""
+    try:
+        return "cli:" + getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else "-"
+
+
+def _tokens_create(args: argparse.Namespace) -> int:
+    from gradio_portal.users.tokens import AccessTokens
+
+    secret, token = AccessTokens(_database()).create(
+        args.name, label=args.label, expires_days=args.expires_days
+    )
+    _audit_trail().record_quietly(
+        "token.created",
+        username=_operator(),
+        target=token.username,
+        address="local",
+        details={"token": token.shown, "label": token.label},
+    )
+    expiry = f"expires {_when(token.expires_at)} UTC" if token.expires_at else "never expires"
+    print(f"token {token.id} for {token.username!r} ({token.label or 'no label'}), {expiry}.")
+    print("Send it as `Authorization: Bearer <token>`. It is shown only now:")
+    print(secret)
+    return 0
+
+
+def _tokens_list(args: argparse.Namespace) -> int:
+    from gradio_portal.users.tokens import AccessTokens
+
+    tokens = AccessTokens(_database()).list(args.name)
+    if not tokens:
+        print("no tokens: `gradio-portal tokens create NAME` makes one")
+        return 0
+    rows = [("ID", "USER", "LABEL", "TOKEN", "CREATED", "LAST USED", "EXPIRES", "STATE")]
+    for token in tokens:
+        rows.append(
+            (
+                str(token.id),
+                _printable(token.username),
+                _printable(token.label) or "-",
+                token.shown,
+                _when(token.created_at),
+                _when(token.last_used_at),
+                _when(token.expires_at),
+                token.state(),
+            )
+        )
+    print(_table(rows))
+    return 0
+
+
+def _tokens_revoke(args: argparse.Namespace) -> int:
+    from gradio_portal.users.tokens import AccessTokens
+
+    token = AccessTokens(_database()).revoke(args.id)
+    _audit_trail().record_quietly(
+        "token.revoked",
+        username=_operator(),
+        target=token.username,
+        address="local",
+        details={"token": token.shown},
+    )
+    print(f"revoked token {token.id} ({token.shown}) of {token.username!r}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    trail = _audit_trail()
+    pruned = trail.prune()
+    events = trail.list(limit=args.limit, username=args.user, event=args.event)
+    if pruned:
+        print(f"(pruned {pruned} event(s) older than {trail.retention_days} days)")
+    if not events:
+        print("no events")
+    for event in reversed(events):
+        print(_printable(event.line()))
+    return 0
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

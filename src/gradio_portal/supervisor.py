@@ -102,6 +102,7 @@ class Supervisor:
         cwd: working directory of the children (a TARGET module is imported from there).
         grace: seconds a process gets to finish after SIGTERM before it is killed.
         python: the interpreter that runs the children.
+        groups: ``serve --group``: the groups TARGET is open to (none: every user).
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class Supervisor:
         cwd: str | os.PathLike[str] | None = None,
         grace: float = 10.0,
         python: str = sys.executable,
+        groups: Sequence[str] = (),
     ) -> None:
         if n < 1:
             raise ConfigurationError(f"the number of processes must be 1 or more, not {n}")
@@ -138,6 +140,7 @@ class Supervisor:
         self.cwd = Path(cwd) if cwd is not None else None
         self.grace = grace
         self.python = python
+        self.groups = tuple(groups)
         self.processes = [PortalProcess(i, base_port + i) for i in range(n)]
         self._stopping = False
         # poll() runs from the watch loop and from callers (tests); one at a time.
@@ -165,6 +168,8 @@ class Supervisor:
             args += ["--path", self.path]
         if self.root_path:
             args += ["--root-path", self.root_path]
+        for group in self.groups:
+            args += ["--group", group]
         return args
 
     def start(self) -> Supervisor:
@@ -395,6 +400,7 @@ def run_processes(
     env: Mapping[str, str] | None = None,
     migrate: bool = True,
     log_dir: str | os.PathLike[str] | None = None,
+    groups: Sequence[str] = (),
 ) -> int:
     """Run ``n`` portal processes on ``base_port``.. until SIGTERM/SIGINT; return an exit code.
 
@@ -413,6 +419,7 @@ def run_processes(
         env=env,
         migrate=migrate,
         log_dir=log_dir,
+        groups=groups,
     )
     return supervisor.run()
 
