@@ -192,10 +192,12 @@ def test_users_list_is_an_aligned_table(env: dict[str, str]) -> None:
     assert run_cli(env, "users", "disable", "cy").returncode == 0
     header, *rows = run_cli(env, "users", "list").stdout.splitlines()
     assert header.split("  ")[0:2] == ["ID", "NAME"]
-    assert re.match(r"ID  NAME\s+DISPLAY NAME\s+ADMIN\s+STATUS\s+PASSWORD\s+ROLES$", header)
+    assert re.match(
+        r"ID  NAME\s+DISPLAY NAME\s+ADMIN\s+STATUS\s+PASSWORD\s+ROLES\s+GROUPS$", header
+    )
     assert [row.split()[1] for row in rows] == ["al", "bartholomew.longname", "cy"]
     # Every column starts where its heading does (the wide character counted twice).
-    for heading in ("NAME", "DISPLAY NAME", "ADMIN", "STATUS", "PASSWORD", "ROLES"):
+    for heading in ("NAME", "DISPLAY NAME", "ADMIN", "STATUS", "PASSWORD", "ROLES", "GROUPS"):
         start = header.index(heading)
         for row in rows:
             assert _from_column(row, start - 1)[:2] not in ("", " "), (heading, row)
