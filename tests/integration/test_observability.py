@@ -101,7 +101,16 @@ def server(portal: Portal, serve: Callable[..., LiveServer]) -> LiveServer:
     return serve(portal.app)
 
 
-_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "httpx", "httpcore")
+_LOGGERS = (
+    "",
+    "uvicorn",
+    "uvicorn.error",
+    "uvicorn.access",
+    "uvicorn.asgi",
+    "httpx",
+    "httpcore",
+    "watchfiles",
+)
 
 
 @pytest.fixture

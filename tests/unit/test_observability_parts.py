@@ -138,7 +138,8 @@ def test_the_json_line_carries_the_traceback() -> None:
 
 @pytest.fixture
 def restored_logging() -> Iterator[None]:
-    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "httpx", "httpcore")
+    names = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+    names += ("httpx", "httpcore", "watchfiles")
     saved = [
         (lg, lg.handlers[:], lg.level, lg.propagate, lg.filters[:])
         for lg in (logging.getLogger(name) for name in names)

@@ -39,8 +39,9 @@ __all__ = [
 _ACCESS_LOGGER = "uvicorn.access"
 # Loggers that would otherwise write lines of their own, in their own format.
 _SERVER_LOGGERS = ("uvicorn", "uvicorn.error", _ACCESS_LOGGER, "uvicorn.asgi")
-# One INFO line per outgoing HTTP request (the chat backend's, say): noise unless debugging.
-_CHATTY_LOGGERS = ("httpx", "httpcore")
+# INFO lines for each outgoing HTTP request (the chat backend's, say) and for each file change
+# `serve --reload` sees (uvicorn says when it reloads): noise unless debugging.
+_CHATTY_LOGGERS = ("httpx", "httpcore", "watchfiles")
 
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
