@@ -33,7 +33,7 @@ $(LOWEST_STAMP): pyproject.toml scripts/lowest_constraints.py scripts/audit_pins
 	touch $(LOWEST_STAMP)
 
 # The unit and integration tests on the lower bound of every declared range.
-test-lowest: $(LOWEST_STAMP)
+test-lowest: $(LOWEST_STAMP) system-deps
 	$(LOWEST)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
 
 serve: $(STAMP)

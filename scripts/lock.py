@@ -24,13 +24,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
+
+from audit_pins import read_lock
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOCK = ROOT / "requirements" / "lock.txt"
@@ -44,24 +46,12 @@ HEADER = """\
 """
 
 
-def canonical(name: str) -> str:
-    """PEP 503 normalised name (what ``packaging.utils.canonicalize_name`` returns)."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def read_lock(path: Path) -> dict[str, str]:
-    """``{canonical name: version}`` from ``name==version`` lines; {} when there is no lock."""
+def locked(path: Path) -> dict[str, str]:
+    """``{name: version}`` of the lock at ``path``; {} when there is none yet."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return {pin.name: str(pin.version) for pin in read_lock(path)}
     except FileNotFoundError:
         return {}
-    pins = {}
-    for line in text.splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, _, pinned = line.partition("==")
-            pins[canonical(name)] = pinned.strip()
-    return pins
 
 
 def resolve(constraints: dict[str, str]) -> dict[str, str]:
@@ -79,7 +69,8 @@ def resolve(constraints: dict[str, str]) -> dict[str, str]:
         subprocess.run(command, check=True)
         installed = json.loads(report.read_text(encoding="utf-8"))["install"]
     resolved = {
-        canonical(item["metadata"]["name"]): item["metadata"]["version"] for item in installed
+        canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
+        for item in installed
     }
     resolved.pop(PROJECT, None)
     resolved["pip"] = version("pip")
@@ -101,9 +92,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--upgrade-package", action="append", default=[], metavar="NAME", help="newest NAME"
     )
     args = parser.parse_args(argv)
-    kept = {} if args.upgrade else read_lock(args.output)
+    kept = {} if args.upgrade else locked(args.output)
     for name in args.upgrade_package:
-        kept.pop(canonical(name), None)
+        kept.pop(canonicalize_name(name), None)
     kept.pop("pip", None)  # the pip running this one is the pip that resolved
     try:
         pins = resolve(kept)

@@ -27,6 +27,7 @@ def _load_script(name: str) -> ModuleType:
 
 audit_pins = _load_script("audit_pins")
 lowest_constraints = _load_script("lowest_constraints")
+lock_script = _load_script("lock")
 
 
 def _pyproject(
@@ -227,3 +228,15 @@ def test_lowest_constraints_of_the_real_pyproject(capsys: pytest.CaptureFixture[
     lines = capsys.readouterr().out.splitlines()
     assert "gradio==6.31" in lines
     assert {line.split("==")[0] for line in lines[1:]} >= {"fastapi", "starlette", "psycopg"}
+
+
+def test_the_lock_script_writes_what_the_audit_reads(tmp_path: Path) -> None:
+    path = tmp_path / "lock.txt"
+    assert lock_script.locked(path) == {}  # no lock yet: nothing to keep
+    path.write_text(lock_script.render({"fastapi": "0.165.0", "pip": "26.3"}), encoding="utf-8")
+    assert lock_script.locked(path) == {"fastapi": "0.165.0", "pip": "26.3"}
+    assert [(pin.name, str(pin.version)) for pin in audit_pins.read_lock(path)] == [
+        ("fastapi", "0.165.0"),
+        ("pip", "26.3"),
+    ]
+    assert path.read_text(encoding="utf-8").startswith("# The exact versions")
