@@ -417,8 +417,16 @@ class Portal:
                 )
             gradio_app.auth_dependency = _gradio_username
             blocks.run_history = bool(blocks.run_history) and self.settings.run_history
+            footer: list[Any] = list(blocks.footer_links)
+            if not blocks.run_history:
+                footer = [link for link in footer if link != "runs"]
+            blocks.footer_links = footer
             if blocks.max_file_size is None:
                 blocks.max_file_size = self.settings.max_upload_bytes
+            # Mounting already wrote these into the configuration Gradio sends to browsers.
+            blocks.config["run_history"] = blocks.run_history
+            blocks.config["footer_links"] = footer
+            blocks.config["max_file_size"] = blocks.max_file_size
             self._guard(path, blocks)
             log.info("guarding %s mounted with gr.mount_gradio_app", where)
 

@@ -86,3 +86,18 @@ def test_a_gradio_mount_with_its_own_login_stops_the_start(tmp_path: Path) -> No
     Portal(app, settings=PortalSettings(data_dir=tmp_path / "data"))
     with pytest.raises(ConfigurationError, match="remove auth="):
         app.build_middleware_stack()
+
+
+def test_an_adopted_mount_tells_the_browser_what_the_portal_decided(
+    note: ModuleType,
+    serve: Callable[[Any], LiveServer],
+    client_for: Callable[[LiveServer], httpx.Client],
+) -> None:
+    # gr.mount_gradio_app wrote its configuration before the portal took the app over: the
+    # page must still learn that run history is off and that uploads have a size limit.
+    client = client_for(serve(note.app))
+    assert login(client, "alice", PASSWORD).status_code == 303
+    config = client.get("/gradio/config").json()
+    assert config["run_history"] is False
+    assert "runs" not in config["footer_links"]
+    assert config["max_file_size"] == 100 * 1024 * 1024

@@ -24,15 +24,14 @@ from gradio_portal._errors import UserError
 from gradio_portal.auth.forms import (
     FORM_RESPONSES,
     FormField,
-    account_of,
+    administrator,
+    browser_account,
     form_token,
     genuine_post,
     refused,
-    sign_in_first,
 )
 from gradio_portal.auth.services import AuthServices
 from gradio_portal.sessions import ActiveSession
-from gradio_portal.sessions.middleware import by_access_token
 from gradio_portal.users import Account
 from gradio_portal.users.tokens import AccessToken
 
@@ -50,19 +49,6 @@ TokenId = Annotated[int, Form(ge=1, le=2**31 - 1)]
 def build_access_tokens_router(services: AuthServices) -> APIRouter:
     router = APIRouter(tags=["account"], default_response_class=HTMLResponse)
     pages = services.pages
-
-    async def browser_account(request: Request) -> tuple[ActiveSession, Account] | Response:
-        if by_access_token(request):
-            return pages.message(
-                "Sign in with a browser",
-                "Access tokens are managed on this page after signing in with your password "
-                "or single sign-on, not with a token.",
-                status=403,
-                link=services.login_path,
-                link_text="Sign in",
-            )
-        found = await account_of(services, request)
-        return found if found is not None else sign_in_first(services, request)
 
     async def tokens_page(
         active: ActiveSession,
@@ -93,7 +79,7 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
 
     @router.get(TOKENS_PATH, responses=FORM_RESPONSES)
     async def list_tokens(request: Request, done: str = "") -> Response:
-        found = await browser_account(request)
+        found = await browser_account(services, request)
         if isinstance(found, Response):
             return found
         return await tokens_page(*found, notice=_NOTICES.get(done, ""))
@@ -105,7 +91,7 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
         expires_days: FormField = "",
         csrf_token: FormField = "",
     ) -> Response:
-        found = await browser_account(request)
+        found = await browser_account(services, request)
         if isinstance(found, Response):
             return found
         active, account = found
@@ -133,7 +119,7 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
     async def revoke_own(
         request: Request, token_id: TokenId, csrf_token: FormField = ""
     ) -> Response:
-        found = await browser_account(request)
+        found = await browser_account(services, request)
         if isinstance(found, Response):
             return found
         active, account = found
@@ -158,23 +144,9 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
         )
         return RedirectResponse(TOKENS_PATH + "?done=revoked", status_code=303)
 
-    async def administrator(request: Request) -> tuple[ActiveSession, Account] | Response:
-        found = await browser_account(request)
-        if isinstance(found, Response):
-            return found
-        if not found[1].user.is_admin:
-            return pages.message(
-                "Administrators only",
-                "This page needs the admin role. Ask an administrator if you need it.",
-                status=403,
-                link="/",
-                link_text="Back",
-            )
-        return found
-
     @router.get(ADMIN_TOKENS_PATH, responses=FORM_RESPONSES)
     async def list_all(request: Request, done: str = "") -> Response:
-        found = await administrator(request)
+        found = await administrator(services, request)
         if isinstance(found, Response):
             return found
         active, account = found
@@ -196,7 +168,7 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
     async def revoke_any(
         request: Request, token_id: TokenId, csrf_token: FormField = ""
     ) -> Response:
-        found = await administrator(request)
+        found = await administrator(services, request)
         if isinstance(found, Response):
             return found
         active, _ = found

@@ -18,11 +18,10 @@ from gradio_portal._errors import UserError
 from gradio_portal.auth.forms import (
     FORM_RESPONSES,
     FormField,
-    account_of,
+    administrator,
     form_token,
     genuine_post,
     refused,
-    sign_in_first,
 )
 from gradio_portal.auth.services import AuthServices
 from gradio_portal.sessions import ActiveSession
@@ -49,20 +48,6 @@ def build_admin_router(services: AuthServices) -> APIRouter:
     router = APIRouter(tags=["admin"], default_response_class=HTMLResponse)
     pages = services.pages
 
-    async def administrator(request: Request) -> tuple[ActiveSession, Account] | Response:
-        found = await account_of(services, request)
-        if found is None:
-            return sign_in_first(services, request)
-        if not found[1].user.is_admin:
-            return pages.message(
-                "Administrators only",
-                "This page needs the admin role. Ask an administrator if you need it.",
-                status=403,
-                link="/",
-                link_text="Back",
-            )
-        return found
-
     async def users_page(
         request: Request,
         active: ActiveSession,
@@ -87,7 +72,7 @@ def build_admin_router(services: AuthServices) -> APIRouter:
         )
 
     async def checked_post(request: Request, token: str) -> ActiveSession | Response:
-        caller = await administrator(request)
+        caller = await administrator(services, request)
         if isinstance(caller, Response):
             return caller
         active, _ = caller
@@ -100,7 +85,7 @@ def build_admin_router(services: AuthServices) -> APIRouter:
 
     @router.get(ADMIN_USERS_PATH, responses=FORM_RESPONSES)
     async def list_users(request: Request, done: str = "") -> Response:
-        caller = await administrator(request)
+        caller = await administrator(services, request)
         if isinstance(caller, Response):
             return caller
         return await users_page(request, caller[0], notice=_NOTICES.get(done, ""))

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
-from gradio_portal.auth.forms import FORM_RESPONSES, account_of, sign_in_first
+from gradio_portal.auth.forms import FORM_RESPONSES, administrator
 from gradio_portal.auth.services import AuthServices
 
 __all__ = ["AUDIT_PATH", "build_audit_router"]
@@ -31,17 +31,9 @@ def build_audit_router(services: AuthServices) -> APIRouter:
         event: Annotated[str, Query(max_length=64)] = "",
         limit: Annotated[int, Query(ge=1, le=1000)] = 200,
     ) -> Response:
-        found = await account_of(services, request)
-        if found is None:
-            return sign_in_first(services, request)
-        if not found[1].user.is_admin:
-            return pages.message(
-                "Administrators only",
-                "This page needs the admin role. Ask an administrator if you need it.",
-                status=403,
-                link="/",
-                link_text="Back",
-            )
+        found = await administrator(services, request)
+        if isinstance(found, Response):
+            return found
         trail = services.events.trail
         events = (
             await run_in_threadpool(

@@ -16,13 +16,15 @@ from starlette.responses import RedirectResponse, Response
 from gradio_portal.auth.services import AuthServices
 from gradio_portal.navigation.urls import login_url, path_with_query
 from gradio_portal.sessions import ActiveSession
-from gradio_portal.sessions.middleware import active_session
+from gradio_portal.sessions.middleware import active_session, by_access_token
 from gradio_portal.users import Account
 
 __all__ = [
     "FORM_RESPONSES",
     "FormField",
     "account_of",
+    "administrator",
+    "browser_account",
     "form_token",
     "genuine_post",
     "refused",
@@ -99,3 +101,38 @@ async def account_of(
     if account is None or not account.is_active:
         return None
     return active, account
+
+
+async def browser_account(
+    services: AuthServices, request: Request
+) -> tuple[ActiveSession, Account] | Response:
+    """:func:`account_of` for the account and admin pages, which need a browser sign-in: an
+    anonymous visitor is sent to sign in, and a request signed in with an access token is
+    refused (a leaked token must not manage tokens, sessions or users)."""
+    if by_access_token(request):
+        return services.pages.message(
+            "Sign in with a browser",
+            "These pages are for a browser signed in with a password or single sign-on, "
+            "not for an access token.",
+            status=403,
+            link=services.settings.login_path,
+            link_text="Sign in",
+        )
+    found = await account_of(services, request)
+    return found if found is not None else sign_in_first(services, request)
+
+
+async def administrator(
+    services: AuthServices, request: Request
+) -> tuple[ActiveSession, Account] | Response:
+    """:func:`browser_account`, for administrators only (anyone else: a 403 page)."""
+    found = await browser_account(services, request)
+    if isinstance(found, Response) or found[1].user.is_admin:
+        return found
+    return services.pages.message(
+        "Administrators only",
+        "This page needs the admin role. Ask an administrator if you need it.",
+        status=403,
+        link="/",
+        link_text="Back",
+    )
