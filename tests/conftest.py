@@ -32,6 +32,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("GRADIO_PORTAL_") and name != "GRADIO_PORTAL_REQUIRE_SERVICES":
             monkeypatch.delenv(name)
+    # Nor a .env file in the working directory (settings read one).
+    monkeypatch.setitem(PortalSettings.model_config, "env_file", None)
 
 
 @pytest.fixture
