@@ -55,6 +55,7 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
         account: Account,
         *,
         new_token: str = "",
+        example_url: str = "",
         notice: str = "",
         error: str = "",
         status: int = 200,
@@ -67,6 +68,7 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
             user=account.user,
             tokens=[_row(t) for t in tokens],
             new_token=new_token,
+            example_url=example_url,
             notice=notice,
             error=error,
             expiry_choices=EXPIRY_CHOICES,
@@ -113,7 +115,11 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
         await services.events.emit(
             "token.created", request, user=account.user.username, token=made.shown, label=made.label
         )
-        return await tokens_page(active, account, new_token=secret)
+        # The snippet shown with the token calls the home app of this very site.
+        home = services.landing.home
+        path = home if home.endswith("/") and home != "/" else "/app/"
+        example_url = str(request.base_url).rstrip("/") + path
+        return await tokens_page(active, account, new_token=secret, example_url=example_url)
 
     @router.post(TOKENS_PATH + "/revoke", responses=FORM_RESPONSES)
     async def revoke_own(
