@@ -121,34 +121,47 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
         example_url = str(request.base_url).rstrip("/") + path
         return await tokens_page(active, account, new_token=secret, example_url=example_url)
 
-    @router.post(TOKENS_PATH + "/revoke", responses=FORM_RESPONSES)
-    async def revoke_own(
-        request: Request, token_id: TokenId, csrf_token: FormField = ""
+    async def revoke(
+        request: Request, token_id: int, csrf_token: str, *, any_users: bool
     ) -> Response:
-        found = await browser_account(services, request)
+        """Revoke one token: the caller's own, or (``any_users``, administrators) anyone's."""
+        back = ADMIN_TOKENS_PATH if any_users else TOKENS_PATH
+        found = await (administrator if any_users else browser_account)(services, request)
         if isinstance(found, Response):
             return found
         active, account = found
         if not genuine_post(services, request, active, csrf_token):
-            return refused(services, TOKENS_PATH)
+            return refused(services, back)
+        # Scoped to the user unless an administrator asks: someone else's token id is "not
+        # found", not revoked.
+        owner = None if any_users else account.user.username
         try:
-            # Scoped to the user: someone else's token id is "not found", not revoked.
             revoked = await run_in_threadpool(
-                lambda: services.tokens.revoke(token_id, username=account.user.username)
+                lambda: services.tokens.revoke(token_id, username=owner)
             )
         except UserError:
             return pages.message(
                 "No such token",
-                "That token does not exist, or is not yours.",
+                "That token does not exist" + ("." if any_users else ", or is not yours."),
                 status=404,
-                link=TOKENS_PATH,
-                link_text="Your tokens",
+                link=back,
+                link_text="All tokens" if any_users else "Your tokens",
             )
         services.bearer.forget()
         await services.events.emit(
-            "token.revoked", request, user=account.user.username, token=revoked.shown
+            "token.revoked",
+            request,
+            user=account.user.username,
+            target=revoked.username if revoked.username != account.user.username else None,
+            token=revoked.shown,
         )
-        return RedirectResponse(TOKENS_PATH + "?done=revoked", status_code=303)
+        return RedirectResponse(back + "?done=revoked", status_code=303)
+
+    @router.post(TOKENS_PATH + "/revoke", responses=FORM_RESPONSES)
+    async def revoke_own(
+        request: Request, token_id: TokenId, csrf_token: FormField = ""
+    ) -> Response:
+        return await revoke(request, token_id, csrf_token, any_users=False)
 
     @router.get(ADMIN_TOKENS_PATH, responses=FORM_RESPONSES)
     async def list_all(request: Request, done: str = "") -> Response:
@@ -174,31 +187,7 @@ def build_access_tokens_router(services: AuthServices) -> APIRouter:
     async def revoke_any(
         request: Request, token_id: TokenId, csrf_token: FormField = ""
     ) -> Response:
-        found = await administrator(services, request)
-        if isinstance(found, Response):
-            return found
-        active, _ = found
-        if not genuine_post(services, request, active, csrf_token):
-            return refused(services, ADMIN_TOKENS_PATH)
-        try:
-            revoked = await run_in_threadpool(services.tokens.revoke, token_id)
-        except UserError:
-            return pages.message(
-                "No such token",
-                "That token does not exist.",
-                status=404,
-                link=ADMIN_TOKENS_PATH,
-                link_text="All tokens",
-            )
-        services.bearer.forget()
-        await services.events.emit(
-            "token.revoked",
-            request,
-            user=active.user.username,
-            target=revoked.username,
-            token=revoked.shown,
-        )
-        return RedirectResponse(ADMIN_TOKENS_PATH + "?done=revoked", status_code=303)
+        return await revoke(request, token_id, csrf_token, any_users=True)
 
     return router
 

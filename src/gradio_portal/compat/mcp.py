@@ -54,9 +54,6 @@ class LoopbackClients:
         self._clients: OrderedDict[Credentials, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __len__(self) -> int:
-        return len(self._clients)
-
     def for_current_call(self) -> Any:
         """The client of the caller whose MCP request is being handled (Gradio calls this in
         a worker thread that carries the request's context)."""

@@ -46,18 +46,21 @@ class MountGuard:
         self.login_path = login_path
         self.no_access = no_access
 
-    def protects(self, path: str) -> bool:
-        relative = self.mount_paths.relative(path)
-        return relative is not None and not is_static(relative)
+    def protected_mount(self, path: str) -> str | None:
+        """The mount whose guard ``path`` passes through; None outside mounts and for assets."""
+        mount = self.mount_paths.mount_of(path)
+        return mount if mount is not None and not is_static(path[len(mount) :]) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or not self.protects(scope["path"]):
+        mount = (
+            self.protected_mount(scope["path"]) if scope["type"] in ("http", "websocket") else None
+        )
+        if mount is None:
             await self.app(scope, receive, send)
             return
         active = active_session(scope)
         if active is not None:
-            mount = self.mount_paths.mount_of(scope["path"])
-            if mount is not None and not self.mount_paths.open_to(mount, active.user):
+            if not self.mount_paths.open_to(mount, active.user):
                 if scope["type"] == "http":
                     await self.no_access(scope, receive, send)
                 else:
