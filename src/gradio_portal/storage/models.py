@@ -13,7 +13,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -25,9 +27,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "AccessTokenRow",
     "AccountRow",
+    "Attachment",
     "AuditEventRow",
     "Base",
+    "ChatUsage",
     "Conversation",
+    "ConversationShare",
     "Message",
     "SessionRow",
     "SetupToken",
@@ -177,6 +182,9 @@ class Conversation(Base):
     title: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The model and system prompt chosen for this conversation; None: the chat's defaults.
+    model: Mapped[str | None] = mapped_column(String(200))
+    system_prompt: Mapped[str | None] = mapped_column(Text)
 
 
 class Message(Base):
@@ -194,6 +202,67 @@ class Message(Base):
     complete: Mapped[bool] = mapped_column(Boolean, default=True)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The owner's rating of a reply: 1 (thumbs up), -1 (thumbs down) or None, and a comment.
+    feedback: Mapped[int | None] = mapped_column(SmallInteger)
+    feedback_comment: Mapped[str | None] = mapped_column(Text)
+
+
+class ConversationShare(Base):
+    """A read-only link to a conversation as it was when shared (one link per conversation).
+
+    The link's token is stored as its SHA-256 only; ``snapshot`` holds the title and messages
+    at the time of sharing, so later messages, edits and renames stay private."""
+
+    __tablename__ = "conversation_shares"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), unique=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attachment(Base):
+    """A file a user attached to a message, stored in the database with the conversation.
+
+    Uploaded before the message is sent (``message_id`` None until then); deleted with its
+    conversation (and with its message). ``text`` is the decoded text of a text or code file,
+    what the model reads; images keep their bytes only."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(8))  # "text" or "image"
+    size: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatUsage(Base):
+    """How many messages a user sent on one day (UTC, ``YYYY-MM-DD``): the daily quota's count.
+
+    Kept apart from the messages, so deleting conversations does not give a quota back."""
+
+    __tablename__ = "chat_usage"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class SsoIdentity(Base):
