@@ -3,7 +3,8 @@
 uvicorn's access log prints every request's path and query. Under a mounted Gradio app those
 name a page's Gradio session (``queue/data?session_hash=...``, ``heartbeat/<hash>``), an
 event (``call/<api>/<event_id>``), an upload (``upload?upload_id=...``, ``file=<path>``) and
-whatever an app puts in its own query. :class:`RedactingFilter` replaces every query value and
+whatever an app puts in its own query; the chat's share links (``/shared/<token>``) name the
+token that reads a conversation. :class:`RedactingFilter` replaces every query value and
 those path parts with ``…`` before the line is written; method, route and status stay.
 
 Other log lines may quote a path too (a warning about a request): :func:`redact_text` removes
@@ -28,6 +29,8 @@ _PATH_SECRETS = (
     re.compile(r"(/gradio_api/call/(?:v2/)?[^/?#]+/)[^/?#]+"),
     # uvicorn quotes the path it logs: "file=" arrives as "file%3D".
     re.compile(r"(/gradio_api/file(?:=|/|%3[Dd]))[^?#]*"),
+    # The chat's share links: /shared/<token> reads a conversation.
+    re.compile(r"(/shared/)[^/?#]+"),
 )
 # In free text a value ends at whitespace or a quote as well.
 _TEXT_PATH_SECRETS = tuple(
@@ -52,7 +55,7 @@ def redact_target(target: str) -> str:
 def redact_text(text: str) -> str:
     """``text`` (any log message) without session hashes, event ids, file paths and secrets
     that paths and query strings in it carry."""
-    if "gradio_api/" in text:
+    if "gradio_api/" in text or "/shared/" in text:
         for pattern in _TEXT_PATH_SECRETS:
             text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     if "=" in text:

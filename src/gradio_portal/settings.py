@@ -12,7 +12,29 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gradio_portal._errors import ConfigurationError
 
-__all__ = ["PortalSettings"]
+__all__ = ["DEFAULT_TEXT_TYPES", "PortalSettings"]
+
+# fmt: off
+DEFAULT_TEXT_TYPES: tuple[str, ...] = (
+    # Prose and data
+    "txt", "md", "markdown", "rst", "adoc", "tex", "csv", "tsv", "json", "jsonl", "ndjson",
+    "yaml", "yml", "toml", "xml", "ini", "cfg", "conf", "env", "properties", "log", "diff",
+    "patch", "srt", "vtt", "ipynb",
+    # Web
+    "html", "htm", "css", "scss", "sass", "less", "js", "mjs", "cjs", "jsx", "ts", "tsx",
+    "vue", "svelte", "graphql", "gql",
+    # Code
+    "py", "pyi", "ipy", "r", "jl", "m", "c", "h", "cc", "cpp", "cxx", "hpp", "hh", "cs",
+    "java", "kt", "kts", "scala", "groovy", "gradle", "go", "rs", "rb", "php", "pl", "pm",
+    "lua", "swift", "dart", "ex", "exs", "erl", "hs", "ml", "mli", "clj", "fs", "fsx", "zig",
+    "nim", "v", "sv", "vhd", "asm", "s", "sql", "proto", "thrift", "tf", "hcl", "nix",
+    # Shells and build files
+    "sh", "bash", "zsh", "fish", "ps1", "bat", "cmd", "mk", "cmake", "make", "makefile",
+    "dockerfile", "containerfile", "gitignore", "dockerignore", "editorconfig",
+)
+# fmt: on
+"""The default of ``chat_attachment_text_types``: extensions, and whole names such as
+``dockerfile``, of the text and code files the chat reads."""
 
 
 class PortalSettings(BaseSettings):
@@ -163,6 +185,21 @@ class PortalSettings(BaseSettings):
     chat_max_message_chars: int = Field(
         default=32_000, description="Longest message a user may send in the chat (characters)."
     )
+    chat_attachment_max_bytes: int = Field(
+        default=5 * 1024 * 1024,
+        gt=0,
+        description="Largest file a user may attach to a chat message (bytes); larger ones are "
+        "refused with 413 before they are read whole.",
+    )
+    chat_attachment_max_files: int = Field(
+        default=5, ge=1, description="Files one chat message may carry, at most."
+    )
+    chat_attachment_text_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TEXT_TYPES),
+        description="Text and code files the chat accepts, by extension (or whole name, such "
+        "as `dockerfile`), as a JSON list; they must be UTF-8 text. Images (PNG, JPEG, GIF, "
+        "WebP) are accepted by their contents, whatever their name; SVG never.",
+    )
     chat_echo_tokens_per_second: float = Field(
         default=20.0,
         description="Pace of the echo backend's reply, in words per second; 0: all at once.",
@@ -186,6 +223,19 @@ class PortalSettings(BaseSettings):
         default=256,
         description="Chat events (sends, replies) one process runs at once; more wait in "
         "Gradio's queue.",
+    )
+    chat_daily_message_limit: int = Field(
+        default=0,
+        ge=0,
+        description="Messages (new, regenerated or edited) one user may send to the model per "
+        "day, counted by UTC day; more are refused with a message saying when the count "
+        "resets. 0: no limit.",
+    )
+    chat_models: list[str] = Field(
+        default_factory=list,
+        description="The models users may pick for a conversation (JSON list of ids, e.g. "
+        '`["gpt-4o-mini", "gpt-4o"]`); [] offers every model the model server lists. The '
+        "default model is `openai_model`.",
     )
     openai_base_url: str = Field(
         default="https://api.openai.com/v1",

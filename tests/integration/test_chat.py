@@ -69,7 +69,8 @@ def test_a_message_streams_a_reply_that_is_stored(
     assert page["chatbot"] == [] and page["page_query"] == ""
     assert page["signed_in"] == (
         "Signed in as **Alice Liddell**\n\n"
-        "[Account](/account/sessions) · [Access tokens](/account/tokens)"
+        "[Account](/account/sessions) · [Password](/account/password) · "
+        "[Access tokens](/account/tokens)"
     )
 
     result = tab.send("Hello there")

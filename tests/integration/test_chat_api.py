@@ -64,7 +64,14 @@ def test_list_is_newest_first_and_paginated(alice: httpx.Client, bob: httpx.Clie
     assert (body["total"], body["limit"], body["offset"]) == (5, 2, 0)
     rest = alice.get(API, params={"limit": 2, "offset": 4}).json()
     assert [c["id"] for c in rest["items"]] == [ids[0]]
-    assert set(rest["items"][0]) == {"id", "title", "created_at", "updated_at"}
+    assert set(rest["items"][0]) == {
+        "id",
+        "title",
+        "created_at",
+        "updated_at",
+        "model",
+        "system_prompt",
+    }
     assert alice.get(API, params={"limit": 0}).status_code == 422
     assert alice.get(API, params={"limit": 101}).status_code == 422
 
@@ -147,6 +154,6 @@ def test_ids_outside_the_database_range_are_invalid_input(alice: httpx.Client, b
 
 def test_the_routes_are_documented_in_openapi(alice: httpx.Client) -> None:
     paths = alice.get("/openapi.json").json()["paths"]
-    assert set(paths[API]) == {"get"}
-    assert set(paths[API + "/{conversation_id}"]) == {"get", "delete"}
+    assert set(paths[API]) == {"get", "post"}
+    assert set(paths[API + "/{conversation_id}"]) == {"get", "delete", "patch"}
     assert set(paths[API + "/{conversation_id}/export.md"]) == {"get"}

@@ -1,4 +1,4 @@
-"""The access log names routes, never a Gradio session, event, upload or file."""
+"""The access log names routes, never a Gradio session, event, upload, file or share link."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import logging
 
 import pytest
 
-from gradio_portal._logs import RedactingFilter, install_access_log_filter, redact_target
+from gradio_portal._logs import (
+    RedactingFilter,
+    install_access_log_filter,
+    redact_target,
+    redact_text,
+)
 
 
 @pytest.mark.parametrize(
@@ -27,6 +32,9 @@ from gradio_portal._logs import RedactingFilter, install_access_log_filter, reda
         ("/app/gradio_api/file%3D/tmp/gradio/secret.txt", "/app/gradio_api/file%3D…"),
         ("/app/gradio_api/upload?upload_id=u1&x=", "/app/gradio_api/upload?upload_id=…&x=…"),
         ("/chat/?c=42", "/chat/?c=…"),
+        ("/shared/q3Xv0mJ9c1T8yQ2p7Lr4Zs6Wd5Nf0Hk2Ba8Ee1Gu3Oi", "/shared/…"),
+        ("/login?next=/shared/q3Xv0mJ9c1T8yQ2p7Lr4Zs6Wd5Nf0Hk2Ba8Ee1Gu3Oi", "/login?next=…"),
+        ("/api/conversations/7/share", "/api/conversations/7/share"),
         ("/login", "/login"),
         ("/app/gradio_api/call/greet", "/app/gradio_api/call/greet"),
     ],
@@ -55,3 +63,10 @@ def test_a_portal_installs_the_filter_once() -> None:
     install_access_log_filter()
     filters = logging.getLogger("uvicorn.access").filters
     assert sum(isinstance(f, RedactingFilter) for f in filters) == 1
+
+
+def test_other_lines_lose_a_share_links_token() -> None:
+    token = "q3Xv0mJ9c1T8yQ2p7Lr4Zs6Wd5Nf0Hk2Ba8Ee1Gu3Oi"
+    text = redact_text(f"slow request 'GET /shared/{token}' from '/login?next=/shared/{token}'")
+    assert token not in text
+    assert text == "slow request 'GET /shared/…' from '/login?next=/shared/…'"

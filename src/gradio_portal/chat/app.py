@@ -10,9 +10,13 @@ import gradio as gr
 
 from gradio_portal import Portal, PortalSettings
 from gradio_portal.chat.api import build_chat_router
+from gradio_portal.chat.api.deps import ApiAuth
+from gradio_portal.chat.api.shares import build_shares_router
 from gradio_portal.chat.backends import ChatBackend, build_backend
 from gradio_portal.chat.repository import ConversationRepository
 from gradio_portal.chat.service import ChatService
+from gradio_portal.chat.shared_page import build_shared_page_router
+from gradio_portal.chat.sharing import ShareLinks
 from gradio_portal.chat.ui import CHAT_CSS, build_chat_blocks
 
 __all__ = ["backend_from_settings", "include_chat_api", "mount_chat"]
@@ -58,7 +62,9 @@ def mount_chat(
     service = ChatService.from_settings(
         ConversationRepository(portal.database), chosen, settings, metrics=portal.metrics
     )
-    blocks = build_chat_blocks(service, path=path, login_path=settings.login_path)
+    blocks = build_chat_blocks(
+        service, path=path, login_path=settings.login_path, shares=ShareLinks(portal.database)
+    )
     limit = settings.chat_concurrency_limit
     # max_threads sizes the queue's active-job slots: without it 40 events run at once at most.
     blocks.max_threads = max(blocks.max_threads, limit)
@@ -71,11 +77,21 @@ def mount_chat(
 
 
 def include_chat_api(portal: Portal, service: ChatService) -> None:
-    """Add the ``/api/conversations`` routes to ``portal.app`` (once per application)."""
+    """Add the ``/api/conversations`` routes, and the ``/shared/<token>`` page of share links,
+    to ``portal.app`` (once per application)."""
     if getattr(portal.app.state, _API_INCLUDED, False):
         return
     portal.app.include_router(build_chat_router(service, login_path=portal.settings.login_path))
+    _include_share_links(portal)
     setattr(portal.app.state, _API_INCLUDED, True)
+
+
+def _include_share_links(portal: Portal) -> None:
+    """``/api/conversations/{id}/share`` and the ``/shared/<token>`` page they link to."""
+    login_path = portal.settings.login_path
+    links = ShareLinks(portal.database)
+    portal.app.include_router(build_shares_router(links, ApiAuth(login_path), events=portal.events))
+    portal.app.include_router(build_shared_page_router(links, portal.pages, login_path=login_path))
 
 
 def _close_on_shutdown(portal: Portal, backend: ChatBackend) -> None:

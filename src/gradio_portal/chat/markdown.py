@@ -1,19 +1,34 @@
-"""A conversation as a Markdown document, for the export download."""
+"""A conversation as a Markdown document (the export download), and messages as safe HTML."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 from gradio_portal.chat.repository import ConversationInfo, StoredMessage
 
-__all__ = ["INTERRUPTED", "conversation_markdown", "markdown_text", "notice_for"]
+__all__ = [
+    "INTERRUPTED",
+    "LINK_REL",
+    "conversation_markdown",
+    "markdown_html",
+    "markdown_text",
+    "notice_for",
+]
 
 INTERRUPTED = (
     "This reply is incomplete: it was interrupted, or is still being written in another window."
 )
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>&])")
 _SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System"}
+LINK_REL = "noopener noreferrer nofollow"
+"""The ``rel`` of every link in rendered messages: the page that opens it stays unnamed."""
 
 
 def notice_for(message: StoredMessage) -> str | None:
@@ -46,6 +61,10 @@ def conversation_markdown(
         notice = notice_for(message)
         if notice:
             lines += ["", f"> ⚠️ {notice}"]
+        if message.feedback is not None:
+            rating = "👍" if message.feedback > 0 else "👎"
+            comment = message.feedback_comment
+            lines += ["", f"*Rated {rating}*" + (f": {markdown_text(comment)}" if comment else "")]
         lines.append("")
     return "\n".join(lines)
 
@@ -53,3 +72,37 @@ def conversation_markdown(
 def markdown_text(text: str) -> str:
     """``text`` on one line, shown literally inside Markdown (a display name is not markup)."""
     return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def markdown_html(text: str) -> str:
+    """A message's Markdown as HTML that is safe to put in a page.
+
+    CommonMark with tables and strikethrough, a line break where the text has one. HTML in the
+    text is escaped, never passed through; links with a scheme that runs code (``javascript:``,
+    ``data:`` and the like) stay text; every link gets ``rel="noopener noreferrer nofollow"``;
+    images become links, so a message loads nothing by itself.
+    """
+    html: str = _RENDERER.render(text)
+    return html
+
+
+def _link_open(
+    renderer: RendererHTML,
+    tokens: Sequence[Token],
+    index: int,
+    options: OptionsDict,
+    env: EnvType,
+) -> str:
+    tokens[index].attrSet("rel", LINK_REL)
+    return renderer.renderToken(tokens, index, options, env)
+
+
+def _renderer() -> MarkdownIt:
+    markdown = MarkdownIt("js-default", {"html": False, "linkify": False, "breaks": True})
+    markdown.disable("image")
+    add_rule: Any = markdown.add_render_rule
+    add_rule("link_open", _link_open)
+    return markdown
+
+
+_RENDERER = _renderer()

@@ -8,28 +8,53 @@ that belongs to another user look the same to callers: ``None`` or ``False``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, insert, literal, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from gradio_portal import MessageRejected
 from gradio_portal.storage.database import Database
-from gradio_portal.storage.models import Conversation, Message, UTCDateTime, utcnow
+from gradio_portal.storage.models import ChatUsage, Conversation, Message, UTCDateTime, utcnow
 
 __all__ = [
     "MAX_TITLE_CHARS",
+    "NOT_ANSWERABLE",
     "ConversationInfo",
     "ConversationPage",
     "ConversationRepository",
+    "QuotaExceeded",
     "StoredMessage",
     "Turn",
+    "next_usage_day",
+    "usage_day",
 ]
 
 MAX_TITLE_CHARS = 200
 """The width of ``conversations.title``; longer titles are cut here, not refused by the database."""
+
+NOT_ANSWERABLE = (
+    "Only the latest message of a conversation can be answered again or edited: reload the "
+    "conversation to see its latest messages."
+)
+
+
+class QuotaExceeded(MessageRejected):
+    """The user has sent today's allowance of messages: ``limit``, until ``resets_at``."""
+
+    def __init__(self, limit: int, now: datetime) -> None:
+        self.limit = limit
+        self.resets_at = next_usage_day(now)
+        left = max(0, int((self.resets_at - now).total_seconds()) // 60)
+        wait = f"{left // 60} h {left % 60} min" if left >= 60 else f"{max(left, 1)} min"
+        super().__init__(
+            f"You have sent today's {limit} messages, the daily limit. The count resets at "
+            f"00:00 UTC, in {wait}: send your message again then."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +65,19 @@ class ConversationInfo:
     title: str
     created_at: datetime
     updated_at: datetime
+    model: str | None = None
+    """The model chosen for this conversation; None: the chat's default."""
+    system_prompt: str | None = None
+    """The system prompt chosen for this conversation; None: the chat's default."""
 
 
 @dataclass(frozen=True, slots=True)
 class StoredMessage:
-    """One stored message. ``complete`` is False for a reply that was cut off (or still streams)."""
+    """One stored message. ``complete`` is False for a reply that was cut off (or still streams).
+
+    ``feedback`` is the owner's rating of a reply (1 up, -1 down, None), with an optional
+    ``feedback_comment``.
+    """
 
     id: int
     role: str
@@ -52,6 +85,8 @@ class StoredMessage:
     complete: bool
     error: str | None
     created_at: datetime
+    feedback: int | None = None
+    feedback_comment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +173,39 @@ class ConversationRepository:
             recent, earlier = _recent(session, user_id, conversation_id, last)
             return _info(row), recent, earlier
 
-    def create(self, user_id: int, title: str) -> ConversationInfo:
+    def create(
+        self,
+        user_id: int,
+        title: str,
+        *,
+        model: str | None = None,
+        system_prompt: str | None = None,
+    ) -> ConversationInfo:
         """Start an empty conversation for the user."""
         with self.database.session() as session:
-            return _insert_conversation(session, user_id, title, utcnow())
+            return _insert_conversation(session, user_id, title, utcnow(), model, system_prompt)
+
+    def configure(
+        self, user_id: int, conversation_id: int, **values: str | None
+    ) -> ConversationInfo | None:
+        """Set the conversation's ``model`` and/or ``system_prompt`` (None: the default).
+
+        None when the conversation is not the user's.
+        """
+        unknown = set(values) - {"model", "system_prompt"}
+        if unknown:
+            raise TypeError(f"cannot configure {', '.join(sorted(unknown))}")
+        with self.database.session() as session:
+            if values:
+                result = session.execute(
+                    update(Conversation)
+                    .where(Conversation.id == conversation_id, Conversation.user_id == user_id)
+                    .values(**values)
+                )
+                if _rowcount(result) != 1:
+                    return None
+            row = _owned_conversation(session, user_id, conversation_id)
+            return _info(row) if row is not None else None
 
     def rename(self, user_id: int, conversation_id: int, title: str) -> ConversationInfo | None:
         """Give the conversation a new title; None when it is not the user's."""
@@ -178,15 +242,27 @@ class ConversationRepository:
         title: str,
         context_chars: int,
         recent_limit: int,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        daily_limit: int = 0,
+        with_message: Callable[[Session, int, int], object] | None = None,
+        new_if_missing: bool = True,
     ) -> Turn:
         """Store a user message and an empty assistant reply, in one transaction.
 
         The message goes to ``conversation_id`` when that is the user's, otherwise to a new
-        conversation called ``title`` (a stale or foreign id never writes anywhere else). The
-        reply row exists from the start, so a reply cut off by a dying process is still found.
+        conversation called ``title``, with ``model`` and ``system_prompt`` (a stale or foreign
+        id never writes anywhere else). The reply row exists from the start, so a reply cut off
+        by a dying process is still found. The message is counted in the user's usage of the
+        day; with ``daily_limit`` above 0, a message over it raises :class:`QuotaExceeded` and
+        nothing is stored. ``with_message(session, conversation_id, message_id)`` runs in the
+        same transaction once the user message is stored (attachments are claimed there).
+        With ``new_if_missing=False`` a ``conversation_id`` that is not the user's raises
+        :class:`LookupError` instead, and nothing is stored.
         """
         with self.database.session() as session:
             now = utcnow()
+            _count_message(session, user_id, now, daily_limit)
             row: Conversation | None = None
             if conversation_id is not None:
                 touched = session.execute(
@@ -197,8 +273,10 @@ class ConversationRepository:
                 if _rowcount(touched) == 1:
                     row = _owned_conversation(session, user_id, conversation_id)
             created = row is None
+            if row is None and not new_if_missing:
+                raise LookupError(f"conversation {conversation_id} is not the user's")
             if row is None:
-                info = _insert_conversation(session, user_id, title, now)
+                info = _insert_conversation(session, user_id, title, now, model, system_prompt)
                 # A conversation created here has no earlier messages to read.
                 context: tuple[StoredMessage, ...] = ()
                 recent: tuple[StoredMessage, ...] = ()
@@ -208,6 +286,8 @@ class ConversationRepository:
                 context = _context(session, user_id, row.id, context_chars)
                 recent, earlier = _recent(session, user_id, row.id, recent_limit)
             user_message = _insert_message(session, user_id, info.id, "user", content, True, now)
+            if with_message is not None:
+                with_message(session, info.id, user_message.id)
             reply = _insert_message(session, user_id, info.id, "assistant", "", False, now)
             return Turn(
                 conversation=info,
@@ -240,6 +320,99 @@ class ConversationRepository:
                 .values(content=content, complete=complete, error=error)
             )
             return _rowcount(result) == 1
+
+    def answer_again(
+        self,
+        user_id: int,
+        conversation_id: int,
+        *,
+        edited: tuple[int, str] | None = None,
+        context_chars: int,
+        recent_limit: int,
+        daily_limit: int = 0,
+    ) -> Turn | None:
+        """Ask again for the conversation's last user message: regenerate, or edit and resend.
+
+        The replies after the last user message are deleted and a new empty reply is stored,
+        in one transaction. With ``edited=(message_id, text)`` the last user message (which
+        must be ``message_id``) gets the new text first. Counted in the day's usage like a new
+        message. None when the conversation is not the user's or has no user message; raises
+        :class:`MessageRejected` (:data:`NOT_ANSWERABLE`) when ``message_id`` is not the last.
+        """
+        with self.database.session() as session:
+            now = utcnow()
+            row = _owned_conversation(session, user_id, conversation_id)
+            if row is None:
+                return None
+            asked = session.scalar(
+                _owned_messages(user_id, conversation_id)
+                .where(Message.role == "user")
+                .order_by(Message.id.desc())
+                .limit(1)
+            )
+            if asked is None:
+                return None
+            if edited is not None:
+                message_id, text = edited
+                if message_id != asked.id:
+                    raise MessageRejected(NOT_ANSWERABLE)
+                asked.content = text
+            _count_message(session, user_id, now, daily_limit)
+            session.execute(
+                delete(Message).where(
+                    Message.conversation_id == conversation_id, Message.id > asked.id
+                )
+            )
+            row.updated_at = now
+            session.flush()
+            reply = _insert_message(session, user_id, conversation_id, "assistant", "", False, now)
+            context = _context(session, user_id, conversation_id, context_chars)
+            recent, earlier = _recent(session, user_id, conversation_id, recent_limit + 2)
+            return Turn(
+                conversation=_info(row),
+                created=False,
+                user_message=_stored(asked),
+                reply_id=reply.id,
+                context=tuple(m for m in context if m.id < asked.id),
+                recent=tuple(m for m in recent if m.id < asked.id)[-recent_limit:],
+                earlier=earlier,
+            )
+
+    def set_feedback(
+        self,
+        user_id: int,
+        conversation_id: int,
+        message_id: int,
+        rating: int | None,
+        comment: str | None,
+    ) -> StoredMessage | None:
+        """Rate a reply of the user's conversation (1, -1, or None to clear).
+
+        None when the message is not a reply in that conversation, or it is not the user's.
+        """
+        with self.database.session() as session:
+            result = session.execute(
+                update(Message)
+                .where(
+                    Message.id == message_id,
+                    Message.role == "assistant",
+                    Message.conversation_id == conversation_id,
+                    Message.conversation_id.in_(_owned_ids(user_id)),
+                )
+                .values(feedback=rating, feedback_comment=comment)
+            )
+            if _rowcount(result) != 1:
+                return None
+            row = session.get(Message, message_id)
+            return _stored(row) if row is not None else None
+
+    def usage(self, user_id: int, day: str) -> int:
+        """Messages the user sent on ``day`` (``YYYY-MM-DD``, UTC)."""
+        with self.database.session() as session:
+            count = session.scalar(
+                select(ChatUsage.messages).where(ChatUsage.user_id == user_id, ChatUsage.day == day)
+            )
+            return int(count or 0)
 
     def unanswered_turn(
         self, user_id: int, *, since: datetime, context_chars: int, recent_limit: int
@@ -318,11 +491,56 @@ class ConversationRepository:
 
 
 def _info(row: Conversation) -> ConversationInfo:
-    return ConversationInfo(row.id, row.title, row.created_at, row.updated_at)
+    return ConversationInfo(
+        row.id, row.title, row.created_at, row.updated_at, row.model, row.system_prompt
+    )
 
 
 def _stored(row: Message) -> StoredMessage:
-    return StoredMessage(row.id, row.role, row.content, row.complete, row.error, row.created_at)
+    return StoredMessage(
+        row.id,
+        row.role,
+        row.content,
+        row.complete,
+        row.error,
+        row.created_at,
+        row.feedback,
+        row.feedback_comment,
+    )
+
+
+def usage_day(now: datetime) -> str:
+    """The day a message sent at ``now`` counts for: its UTC date, ``YYYY-MM-DD``."""
+    return now.astimezone(UTC).date().isoformat()
+
+
+def next_usage_day(now: datetime) -> datetime:
+    """When the day of ``now`` ends and the daily count starts again (00:00 UTC)."""
+    midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight + timedelta(days=1)
+
+
+def _count_message(session: Session, user_id: int, now: datetime, limit: int) -> None:
+    """Count one message in the user's usage of the day; :class:`QuotaExceeded` over ``limit``.
+
+    Atomic across processes: the row is created if missing, then incremented only while
+    under the limit, in one conditional ``UPDATE`` (two racing requests cannot both take the
+    last message of the day).
+    """
+    day = usage_day(now)
+    dialect = session.get_bind().dialect.name
+    dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        dialect_insert(ChatUsage)
+        .values(user_id=user_id, day=day, messages=0)
+        .on_conflict_do_nothing(index_elements=["user_id", "day"])
+    )
+    counted = update(ChatUsage).where(ChatUsage.user_id == user_id, ChatUsage.day == day)
+    if limit > 0:
+        counted = counted.where(ChatUsage.messages < limit)
+    result = session.execute(counted.values(messages=ChatUsage.messages + 1))
+    if _rowcount(result) != 1:
+        raise QuotaExceeded(limit, now)
 
 
 def _owned_ids(user_id: int) -> Select[int]:
@@ -340,17 +558,31 @@ def _owned_conversation(
 
 
 def _insert_conversation(
-    session: Session, user_id: int, title: str, now: datetime
+    session: Session,
+    user_id: int,
+    title: str,
+    now: datetime,
+    model: str | None = None,
+    system_prompt: str | None = None,
 ) -> ConversationInfo:
     # One INSERT ... RETURNING, without building an ORM object for a row used once.
     conversation_id = session.scalar(
         insert(Conversation)
-        .values(user_id=user_id, title=title[:MAX_TITLE_CHARS], created_at=now, updated_at=now)
+        .values(
+            user_id=user_id,
+            title=title[:MAX_TITLE_CHARS],
+            created_at=now,
+            updated_at=now,
+            model=model,
+            system_prompt=system_prompt,
+        )
         .returning(Conversation.id)
     )
     if conversation_id is None:  # pragma: no cover - RETURNING always answers for an INSERT
         raise RuntimeError("the database did not return the new conversation's id")
-    return ConversationInfo(conversation_id, title[:MAX_TITLE_CHARS], now, now)
+    return ConversationInfo(
+        conversation_id, title[:MAX_TITLE_CHARS], now, now, model, system_prompt
+    )
 
 
 def _owned_messages(user_id: int, conversation_id: int) -> Select[Message]:

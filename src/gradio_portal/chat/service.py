@@ -19,14 +19,15 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 import anyio
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from gradio_portal import (
     BackendError,
@@ -36,15 +37,18 @@ from gradio_portal import (
     PortalSettings,
     User,
 )
-from gradio_portal.chat.backends import ChatBackend, ChatMessage, ChatRequest
+from gradio_portal.chat.backends import ChatBackend, ChatMessage, ChatRequest, available_models
 from gradio_portal.chat.coalesce import coalesce
 from gradio_portal.chat.repository import (
     MAX_TITLE_CHARS,
     ConversationInfo,
     ConversationPage,
     ConversationRepository,
+    QuotaExceeded,
     StoredMessage,
     Turn,
+    next_usage_day,
+    usage_day,
 )
 from gradio_portal.observability import PortalMetrics
 from gradio_portal.observability.metrics import ChatOutcome
@@ -56,10 +60,15 @@ __all__ = [
     "ChatService",
     "MessageRejected",
     "OpenedConversation",
+    "QuotaExceeded",
     "ReplyUpdate",
+    "Usage",
     "clean_message",
     "title_from",
 ]
+
+if TYPE_CHECKING:
+    from gradio_portal.chat.attachments import AttachmentStore
 
 log = logging.getLogger("gradio_portal.chat")
 T = TypeVar("T")
@@ -69,6 +78,8 @@ UNEXPECTED = (
     "The reply failed because of an unexpected error on the server. Try again; if it keeps "
     "happening, tell the administrator."
 )
+FEEDBACK_CHARS = 2000
+"""The longest comment a rating may carry."""
 TITLE_CHARS = 60
 """Titles made from a first message are cut to this many characters (renames may be longer)."""
 
@@ -83,6 +94,15 @@ class ReplyUpdate:
     text: str
     done: bool = False
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Messages a user sent today, the daily ``limit`` (0: none) and when the count resets."""
+
+    today: int
+    limit: int
+    resets_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +172,10 @@ class ChatService:
         display_limit: int = 200,
         database_threads: int = 8,
         metrics: PortalMetrics | None = None,
+        default_model: str | None = None,
+        offered_models: Sequence[str] = (),
+        daily_message_limit: int = 0,
+        attachments: AttachmentStore | None = None,
     ) -> None:
         if history_budget_chars < 0:
             raise ConfigurationError(
@@ -177,6 +201,14 @@ class ChatService:
         self.display_limit = display_limit
         self._limiter = anyio.CapacityLimiter(database_threads)
         self.metrics = metrics
+        self.default_model = default_model
+        """The model of a conversation that chose none (None: the backend's own)."""
+        self.offered_models = tuple(dict.fromkeys(m.strip() for m in offered_models if m.strip()))
+        """The models users may choose; empty: every model the backend lists."""
+        self.daily_message_limit = daily_message_limit
+        """Messages a user may send to the model per UTC day; 0: no limit."""
+        self.attachments = attachments
+        """Where files attached to messages are kept; None: messages take no files."""
 
     @classmethod
     def from_settings(
@@ -197,6 +229,9 @@ class ChatService:
             stream_interval=settings.chat_stream_interval,
             stream_budget=settings.chat_stream_budget,
             metrics=metrics,
+            default_model=settings.openai_model if settings.chat_backend == "openai" else None,
+            offered_models=settings.chat_models,
+            daily_message_limit=settings.chat_daily_message_limit,
         )
 
     # -- conversations ------------------------------------------------------------------------
@@ -219,6 +254,10 @@ class ChatService:
         )
         return OpenedConversation(*found) if found is not None else None
 
+    async def get(self, user: User, conversation_id: int) -> ConversationInfo | None:
+        """The conversation without its messages; None when missing or not the user's."""
+        return await self._db(lambda: self.repository.get(user.id, conversation_id))
+
     async def rename(self, user: User, conversation_id: int, title: str) -> ConversationInfo | None:
         """Rename; raises :class:`MessageRejected` for an empty title, None if not the user's."""
         cleaned = title_from(title, limit=MAX_TITLE_CHARS) if title.strip() else ""
@@ -229,27 +268,187 @@ class ChatService:
     async def delete(self, user: User, conversation_id: int) -> bool:
         return await self._db(lambda: self.repository.delete(user.id, conversation_id))
 
+    async def configure(
+        self, user: User, conversation_id: int, **values: str | None
+    ) -> ConversationInfo | None:
+        """Choose the conversation's ``model`` and/or ``system_prompt`` ("" or None: default).
+
+        Raises :class:`MessageRejected` for a model that is not offered or a system prompt
+        over the message length limit; None when the conversation is not the user's.
+        """
+        cleaned = {key: await self._setting(key, value) for key, value in values.items()}
+        return await self._db(
+            lambda: self.repository.configure(user.id, conversation_id, **cleaned)
+        )
+
+    async def _setting(self, key: str, value: str | None) -> str | None:
+        if key == "model":
+            return await self.check_model(value)
+        if key == "system_prompt":
+            return self.clean_system_prompt(value)
+        raise TypeError(f"cannot configure {key}")
+
+    # -- models, feedback, usage --------------------------------------------------------------
+
+    async def models(self) -> tuple[str, ...]:
+        """The models users may choose: ``offered_models``, else what the backend lists.
+
+        A backend that cannot list its models (or is unreachable now) offers its default.
+        """
+        if self.offered_models:
+            return self.offered_models
+        try:
+            listed = await available_models(self.backend)
+        except BackendError as exc:
+            log.warning("could not list the backend's models: %s", exc)
+            listed = ()
+        if listed:
+            return listed
+        return (self.default_model,) if self.default_model else ()
+
+    async def check_model(self, model: str | None) -> str | None:
+        """``model`` if users may choose it (None or "": the default); else MessageRejected."""
+        if not model or not model.strip():
+            return None
+        model = model.strip()
+        offered = await self.models()
+        if model not in offered:
+            shown = ", ".join(offered[:20]) or "none"
+            raise MessageRejected(
+                f"The model {model[:100]!r} is not offered here. Choose one of: {shown}."
+            )
+        return model
+
+    def clean_system_prompt(self, text: str | None) -> str | None:
+        """The system prompt to store (None: the default); MessageRejected when too long."""
+        if text is None:
+            return None
+        cleaned = clean_message(text, max_chars=self.max_message_chars)
+        return cleaned.strip() if cleaned is not None else None
+
+    async def rate(
+        self,
+        user: User,
+        conversation_id: int,
+        message_id: int,
+        rating: int | None,
+        comment: str | None = None,
+    ) -> StoredMessage | None:
+        """Store the user's rating of a reply (1, -1; None clears it) with a comment.
+
+        None when the message is not a reply of the user's conversation ``conversation_id``.
+        """
+        if rating not in (1, -1, None):
+            raise MessageRejected("A rating is 1 (thumbs up), -1 (thumbs down) or none.")
+        note = clean_message(comment, max_chars=FEEDBACK_CHARS) if comment else None
+        return await self._db(
+            lambda: self.repository.set_feedback(user.id, conversation_id, message_id, rating, note)
+        )
+
+    async def usage(self, user: User) -> Usage:
+        """What the user has sent today, against the daily limit."""
+        now = utcnow()
+        sent = await self._db(lambda: self.repository.usage(user.id, usage_day(now)))
+        return Usage(sent, self.daily_message_limit, next_usage_day(now))
+
     # -- turns --------------------------------------------------------------------------------
 
     def clean(self, raw: str) -> str | None:
         """:func:`clean_message` with this service's length limit."""
         return clean_message(raw, max_chars=self.max_message_chars)
 
-    async def start(self, user: User, conversation_id: int | None, text: str) -> Turn:
-        """Store ``text`` (already :meth:`clean`) and an empty reply; see ``begin_turn``."""
-        return await self._db(lambda: self._begin_turn(user, conversation_id, text))
+    async def start(
+        self,
+        user: User,
+        conversation_id: int | None,
+        text: str,
+        *,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        attachments: Sequence[int] = (),
+    ) -> Turn:
+        """Store ``text`` (already :meth:`clean`) and an empty reply; see ``begin_turn``.
+
+        ``model`` and ``system_prompt`` are those of a conversation this message creates
+        (checked as :meth:`configure` does); an existing conversation keeps its own.
+        """
+        chosen = await self.check_model(model) if model else None
+        prompt = self.clean_system_prompt(system_prompt)
+        return await self._db(
+            lambda: self._begin_turn(
+                user,
+                conversation_id,
+                text,
+                model=chosen,
+                system_prompt=prompt,
+                attachments=attachments,
+            )
+        )
+
+    async def add_message(self, user: User, conversation_id: int, text: str) -> Turn | None:
+        """:meth:`start` in an existing conversation only: None when it is not the user's."""
+        try:
+            return await self._db(
+                lambda: self.repository.begin_turn(
+                    user.id,
+                    conversation_id,
+                    text,
+                    title=title_from(text),
+                    context_chars=self.history_budget_chars,
+                    recent_limit=self.display_limit,
+                    daily_limit=self.daily_message_limit,
+                    new_if_missing=False,
+                )
+            )
+        except LookupError:
+            return None
+
+    async def answer_again(
+        self, user: User, conversation_id: int, *, edited: tuple[int, str] | None = None
+    ) -> Turn | None:
+        """Regenerate the last reply, or (``edited``) change the last user message and resend.
+
+        ``edited`` is ``(message_id, text)`` with the text already :meth:`clean`. None when
+        the conversation is not the user's or has nothing to answer.
+        """
+        return await self._db(
+            lambda: self.repository.answer_again(
+                user.id,
+                conversation_id,
+                edited=edited,
+                context_chars=self.history_budget_chars,
+                recent_limit=self.display_limit,
+                daily_limit=self.daily_message_limit,
+            )
+        )
 
     async def start_listing(
-        self, user: User, conversation_id: int | None, text: str, *, limit: int
+        self,
+        user: User,
+        conversation_id: int | None,
+        text: str,
+        *,
+        limit: int,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        attachments: Sequence[int] = (),
     ) -> tuple[Turn, ConversationPage]:
         """:meth:`start`, then the user's conversations as :meth:`conversations` lists them.
 
         One trip to a database thread for both: the chat page needs the list after every
         message (the conversation moves to the top, or appears there).
         """
+        chosen = await self.check_model(model) if model else None
 
         def work() -> tuple[Turn, ConversationPage]:
-            turn = self._begin_turn(user, conversation_id, text)
+            turn = self._begin_turn(
+                user,
+                conversation_id,
+                text,
+                model=chosen,
+                system_prompt=system_prompt,
+                attachments=attachments,
+            )
             return turn, self.repository.conversations(user.id, limit=limit)
 
         return await self._db(work)
@@ -269,7 +468,17 @@ class ChatService:
             )
         )
 
-    def _begin_turn(self, user: User, conversation_id: int | None, text: str) -> Turn:
+    def _begin_turn(
+        self,
+        user: User,
+        conversation_id: int | None,
+        text: str,
+        *,
+        model: str | None = None,
+        system_prompt: str | None = None,
+        attachments: Sequence[int] = (),
+    ) -> Turn:
+        claim = self._claimer(user, attachments) if attachments else None
         return self.repository.begin_turn(
             user.id,
             conversation_id,
@@ -277,7 +486,25 @@ class ChatService:
             title=title_from(text),
             context_chars=self.history_budget_chars,
             recent_limit=self.display_limit,
+            model=model,
+            system_prompt=system_prompt,
+            daily_limit=self.daily_message_limit,
+            with_message=claim,
         )
+
+    def _claimer(
+        self, user: User, attachment_ids: Sequence[int]
+    ) -> Callable[[Session, int, int], object]:
+        """What ``begin_turn`` runs once the message is stored: it takes the files along."""
+        store = self.attachments
+        if store is None:
+            raise MessageRejected("This chat does not take attachments: send the text alone.")
+        ids = list(attachment_ids)
+
+        def claim(session: Session, conversation_id: int, message_id: int) -> object:
+            return store.claim(session, user.id, ids, conversation_id, message_id)
+
+        return claim
 
     def request_for(self, user: User, turn: Turn) -> ChatRequest:
         """What the backend is asked: the stored history (never the client's).
@@ -289,11 +516,13 @@ class ChatService:
             ChatMessage("user" if m.role == "user" else "assistant", m.content)
             for m in turn.context
         )
+        conversation = turn.conversation
         return ChatRequest(
             message=turn.user_message.content,
             history=history,
             user_display_name=user.display_name,
-            system_prompt=self.system_prompt,
+            system_prompt=conversation.system_prompt or self.system_prompt,
+            model=conversation.model or self.default_model,
         )
 
     async def reply(self, user: User, turn: Turn) -> AsyncGenerator[ReplyUpdate, None]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
 from gradio_portal.chat.repository import ConversationInfo, StoredMessage
 
 __all__ = [
+    "RATINGS",
     "ConversationDetail",
     "ConversationList",
     "ConversationOut",
@@ -19,12 +21,14 @@ __all__ = [
 
 
 class ConversationOut(BaseModel):
-    """A conversation without its messages."""
+    """A conversation without its messages; ``model`` and ``system_prompt`` null: the defaults."""
 
     id: int
     title: str
     created_at: datetime
     updated_at: datetime
+    model: str | None = None
+    system_prompt: str | None = None
 
 
 class MessageOut(BaseModel):
@@ -36,6 +40,9 @@ class MessageOut(BaseModel):
     complete: bool
     error: str | None
     created_at: datetime
+    feedback: Literal["up", "down"] | None = None
+    """The owner's rating of a reply."""
+    feedback_comment: str | None = None
 
 
 class ConversationList(BaseModel):
@@ -53,9 +60,18 @@ class ConversationDetail(ConversationOut):
     messages: list[MessageOut]
 
 
+RATINGS: dict[int | None, Literal["up", "down"] | None] = {1: "up", -1: "down", None: None}
+"""Stored ratings as the API names them."""
+
+
 def conversation_out(info: ConversationInfo) -> ConversationOut:
     return ConversationOut(
-        id=info.id, title=info.title, created_at=info.created_at, updated_at=info.updated_at
+        id=info.id,
+        title=info.title,
+        created_at=info.created_at,
+        updated_at=info.updated_at,
+        model=info.model,
+        system_prompt=info.system_prompt,
     )
 
 
@@ -67,4 +83,6 @@ def message_out(message: StoredMessage) -> MessageOut:
         complete=message.complete,
         error=message.error,
         created_at=message.created_at,
+        feedback=RATINGS.get(message.feedback),
+        feedback_comment=message.feedback_comment,
     )

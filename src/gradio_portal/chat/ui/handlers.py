@@ -24,9 +24,14 @@ import gradio as gr
 # Imported at run time, not for type checking only: the portal resolves the handlers'
 # annotations to find the Context parameter it fills in (and Gradio reads them too).
 from gradio_portal import Context, MessageRejected, Redirect, SessionExpired
+from gradio_portal.auth.access_tokens import ADMIN_TOKENS_PATH, TOKENS_PATH
+from gradio_portal.auth.account import PASSWORD_PATH, SESSIONS_PATH
+from gradio_portal.auth.admin import ADMIN_USERS_PATH
+from gradio_portal.auth.audit_page import AUDIT_PATH
 from gradio_portal.chat.markdown import markdown_text, notice_for
-from gradio_portal.chat.repository import ConversationPage, StoredMessage
+from gradio_portal.chat.repository import NOT_ANSWERABLE, ConversationPage, StoredMessage
 from gradio_portal.chat.service import ChatService, OpenedConversation
+from gradio_portal.chat.sharing import SHARED_PATH, ShareLinks
 from gradio_portal.chat.ui.layout import ChatLayout
 from gradio_portal.chat.ui.state import (
     NOT_FOUND,
@@ -37,8 +42,27 @@ from gradio_portal.chat.ui.state import (
 
 __all__ = ["ChatHandlers", "bubbles", "reply_bubble", "show"]
 
-ACCOUNT_LINKS = "[Account](/account/sessions) · [Access tokens](/account/tokens)"
-ADMIN_LINKS = "[Users](/admin/users)"
+ACCOUNT_LINKS = " · ".join(
+    f"[{name}]({path})"
+    for name, path in (
+        ("Account", SESSIONS_PATH),
+        ("Password", PASSWORD_PATH),
+        ("Access tokens", TOKENS_PATH),
+    )
+)
+ADMIN_LINKS = " · ".join(
+    f"[{name}]({path})"
+    for name, path in (
+        ("Users", ADMIN_USERS_PATH),
+        ("All tokens", ADMIN_TOKENS_PATH),
+        ("Audit", AUDIT_PATH),
+    )
+)
+SHARED_NOTE = (
+    "**Shared.** Anyone signed in who has the link reads this conversation as it was when "
+    "you shared it. Share again for a link with the latest messages (the old link stops "
+    "working)."
+)
 
 LIVENESS_INTERVAL = 2.0
 """Seconds between checks, while a reply streams, that its session is still signed in."""
@@ -51,10 +75,18 @@ class ChatHandlers:
     deleting navigate under it with :class:`~gradio_portal.Redirect`.
     """
 
-    def __init__(self, service: ChatService, layout: ChatLayout, *, base: str) -> None:
+    def __init__(
+        self,
+        service: ChatService,
+        layout: ChatLayout,
+        *,
+        base: str,
+        shares: ShareLinks | None = None,
+    ) -> None:
         self.service = service
         self.layout = layout
         self.base = base
+        self.shares = shares
 
     # -- opening the page ----------------------------------------------------------------------
 
@@ -112,9 +144,19 @@ class ChatHandlers:
             # events); the address bar still names the conversation on screen. Only the
             # user's own conversation is ever written to (begin_turn checks).
             conversation_id = parse_conversation_id(ctx.query.get("c"))
-        turn, page = await service.start_listing(
-            ctx.user, conversation_id, cleaned, limit=SIDEBAR_LIMIT
-        )
+        try:
+            turn, page = await service.start_listing(
+                ctx.user,
+                conversation_id,
+                cleaned,
+                limit=SIDEBAR_LIMIT,
+                model=pending.model,
+                system_prompt=pending.system_prompt,
+                attachments=[attachment_id for attachment_id, _ in pending.attachments],
+            )
+        except MessageRejected as exc:
+            raise gr.Error(str(exc), title="Message not sent", print_exception=False) from None
+        pending.attachments = []
         shown = [*bubbles(turn.recent), *bubbles([turn.user_message])]
         opened = OpenedConversation(turn.conversation, (), 0)
         # No await from here on: a cancelled event cannot leave the page marked busy.
@@ -201,6 +243,232 @@ class ChatHandlers:
         base = self.base
         return Redirect(f"{base}/?c={conversation_id}" if conversation_id else f"{base}/")
 
+    # -- answering again: regenerate, edit ---------------------------------------------------
+
+    async def regenerate(
+        self, conversation_id: int | None, pending: PendingReply | None, ctx: Context
+    ) -> dict[Any, Any]:
+        """The chatbot's retry button: answer the last user message again."""
+        return await self._again(conversation_id, pending, ctx, edited=None)
+
+    async def edit_last(
+        self,
+        shown: list[dict[str, Any]] | None,
+        conversation_id: int | None,
+        pending: PendingReply | None,
+        edit: gr.EditData,
+        ctx: Context,
+    ) -> dict[Any, Any]:
+        """An edited user message: only the last one can be edited (and is sent again)."""
+        shown = shown or []
+        users = [i for i, m in enumerate(shown) if _role(m) == "user"]
+        index = edit.index if isinstance(edit.index, int) else -1
+        if not users or index != users[-1]:
+            raise gr.Error(NOT_ANSWERABLE, title="Not edited", print_exception=False)
+        try:
+            text = self.service.clean(str(edit.value or ""))
+        except MessageRejected as exc:
+            raise gr.Error(str(exc), title="Not edited", print_exception=False) from None
+        if text is None:
+            raise gr.Error("A message cannot be empty.", title="Not edited", print_exception=False)
+        opened = await self.service.open(ctx.user, conversation_id) if conversation_id else None
+        asked = [m for m in opened.messages if m.role == "user"] if opened else []
+        if not asked:
+            raise gr.Error(NOT_ANSWERABLE, title="Not edited", print_exception=False)
+        return await self._again(conversation_id, pending, ctx, edited=(asked[-1].id, text))
+
+    async def _again(
+        self,
+        conversation_id: int | None,
+        pending: PendingReply | None,
+        ctx: Context,
+        *,
+        edited: tuple[int, str] | None,
+    ) -> dict[Any, Any]:
+        ui = self.layout
+        pending = pending or PendingReply()
+        if pending.busy:
+            raise gr.Error("A reply is in progress.", visible=False, print_exception=False)
+        if conversation_id is None:
+            raise gr.Error("There is nothing to answer yet.", print_exception=False)
+        try:
+            turn = await self.service.answer_again(ctx.user, conversation_id, edited=edited)
+        except MessageRejected as exc:
+            raise gr.Error(str(exc), title="Not sent", print_exception=False) from None
+        if turn is None:
+            raise gr.Error("This conversation no longer exists.", print_exception=False)
+        shown = [*bubbles(turn.recent), *bubbles([turn.user_message])]
+        pending.turn, pending.shown, pending.busy = turn, shown, True
+        return {
+            ui.chatbot: shown,
+            ui.message: gr.update(submit_btn=False, stop_btn=True),
+            ui.pending_reply: pending,
+        }
+
+    # -- feedback ------------------------------------------------------------------------------
+
+    async def rate(
+        self,
+        shown: list[dict[str, Any]] | None,
+        conversation_id: int | None,
+        like: gr.LikeData,
+        ctx: Context,
+    ) -> dict[Any, Any]:
+        """A thumbs up or down on a reply; then the comment box for it."""
+        ui = self.layout
+        shown = shown or []
+        index = like.index if isinstance(like.index, int) else -1
+        opened = await self.service.open(ctx.user, conversation_id) if conversation_id else None
+        # The chatbot and the stored messages end with the same message: count from the end.
+        back = len(shown) - index
+        if opened is None or not 0 <= index < len(shown) or not 0 < back <= len(opened.messages):
+            raise gr.Error("This reply cannot be rated: reload the page.", print_exception=False)
+        target = opened.messages[-back]
+        if target.role != "assistant" or _role(shown[index]) != "assistant":
+            raise gr.Error("Only replies can be rated.", print_exception=False)
+        rating = 1 if like.liked is True else -1 if like.liked is False else None
+        rated = await self.service.rate(ctx.user, conversation_id or 0, target.id, rating)
+        if rated is None:
+            raise gr.Error("This reply no longer exists.", print_exception=False)
+        return {ui.feedback_row: gr.update(visible=True), ui.rated: (target.id, rating)}
+
+    async def comment(
+        self,
+        text: str | None,
+        rated: tuple[int, int | None] | None,
+        conversation_id: int | None,
+        ctx: Context,
+    ) -> dict[Any, Any]:
+        """The comment on the reply just rated, stored with its rating."""
+        ui = self.layout
+        if rated is not None and conversation_id is not None and (text or "").strip():
+            message_id, rating = rated
+            try:
+                await self.service.rate(ctx.user, conversation_id, message_id, rating, text)
+            except MessageRejected as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+            gr.Info("Thank you for the feedback.")
+        return {ui.feedback_row: gr.update(visible=False), ui.feedback_comment: ""}
+
+    # -- model and instructions ----------------------------------------------------------------
+
+    async def model_choices(self) -> Any:
+        models = await self.service.models()
+        default = self.service.default_model
+        return gr.update(
+            choices=list(models),
+            value=default if default in models else None,
+            visible=bool(models),
+        )
+
+    async def conversation_options(
+        self, conversation_id: int | None, ctx: Context
+    ) -> dict[Any, Any]:
+        """The open conversation's model, system prompt and whether it is shared."""
+        ui = self.layout
+        info = await self.service.get(ctx.user, conversation_id) if conversation_id else None
+        shared = None
+        if info is not None and self.shares is not None:
+            shares = self.shares
+            shared = await anyio.to_thread.run_sync(lambda: shares.shared(ctx.user.id, info.id))
+        return {
+            ui.model: (info.model if info else None) or self.service.default_model,
+            ui.system_prompt: (info.system_prompt if info else None) or "",
+            ui.share_row: gr.update(visible=shared is not None),
+            ui.share_note: SHARED_NOTE if shared is not None else "",
+            ui.share: gr.update(visible=self.shares is not None),
+        }
+
+    async def choose_model(
+        self,
+        model: str | None,
+        conversation_id: int | None,
+        pending: PendingReply | None,
+        ctx: Context,
+    ) -> PendingReply:
+        pending = pending or PendingReply()
+        try:
+            if conversation_id is None:
+                pending.model = await self.service.check_model(model)
+            elif await self.service.configure(ctx.user, conversation_id, model=model) is None:
+                raise gr.Error("This conversation no longer exists.", print_exception=False)
+        except MessageRejected as exc:
+            raise gr.Error(str(exc), title="Model not changed", print_exception=False) from None
+        return pending
+
+    async def save_instructions(
+        self,
+        text: str | None,
+        conversation_id: int | None,
+        pending: PendingReply | None,
+        ctx: Context,
+    ) -> PendingReply:
+        pending = pending or PendingReply()
+        try:
+            if conversation_id is None:
+                pending.system_prompt = self.service.clean_system_prompt(text)
+            else:
+                saved = await self.service.configure(
+                    ctx.user, conversation_id, system_prompt=text or None
+                )
+                if saved is None:
+                    raise gr.Error("This conversation no longer exists.", print_exception=False)
+        except MessageRejected as exc:
+            raise gr.Error(str(exc), title="Not saved", print_exception=False) from None
+        gr.Info("Saved: the next replies follow these instructions.")
+        return pending
+
+    # -- search --------------------------------------------------------------------------------
+
+    async def search(
+        self, text: str | None, conversation_id: int | None, ctx: Context
+    ) -> dict[Any, Any]:
+        """The sidebar lists the conversations matching ``text`` (all of them when empty)."""
+        ui = self.layout
+        query = (text or "").strip()
+        if not query:
+            page = await self.service.conversations(ctx.user, limit=SIDEBAR_LIMIT)
+            return self._sidebar(page, conversation_id)
+        found = await self.service.search(ctx.user, query, limit=SIDEBAR_LIMIT)
+        listed = self._sidebar(found, conversation_id)
+        note = (
+            "No conversation matches."
+            if not found.total
+            else f"{found.total} conversation{'s' if found.total != 1 else ''} found"
+            + (f"; the first {len(found.items)} listed." if found.total > len(found.items) else ".")
+        )
+        listed[ui.sidebar_note] = gr.update(value=note, visible=True)
+        return listed
+
+    # -- sharing -------------------------------------------------------------------------------
+
+    async def share(self, conversation_id: int | None, ctx: Context) -> dict[Any, Any]:
+        """A new read-only link to the conversation as it is now; the page copies it."""
+        ui = self.layout
+        shares = self.shares
+        if shares is None or conversation_id is None:
+            raise gr.Error(
+                "Send a message first: there is nothing to share yet.", print_exception=False
+            )
+        token = await anyio.to_thread.run_sync(lambda: shares.share(ctx.user.id, conversation_id))
+        if token is None:
+            raise gr.Error("This conversation no longer exists.", print_exception=False)
+        url = SHARED_PATH + token
+        gr.Info("Link copied. Anyone signed in who has it can read this conversation.")
+        return {
+            ui.share_row: gr.update(visible=True),
+            ui.share_note: f"{SHARED_NOTE}\n\nLink: `{url}`",
+            ui.share_url: url,
+        }
+
+    async def unshare(self, conversation_id: int | None, ctx: Context) -> dict[Any, Any]:
+        ui = self.layout
+        shares = self.shares
+        if shares is not None and conversation_id is not None:
+            await anyio.to_thread.run_sync(lambda: shares.revoke(ctx.user.id, conversation_id))
+            gr.Info("The link no longer works.")
+        return {ui.share_row: gr.update(visible=False), ui.share_url: "", ui.share_note: ""}
+
     # -- what the page shows -------------------------------------------------------------------
 
     def _sidebar(self, page: ConversationPage, current: int | None) -> dict[Any, Any]:
@@ -256,6 +524,12 @@ def bubbles(messages: Iterable[StoredMessage]) -> list[dict[str, str]]:
         else:
             shown.append(reply_bubble(stored.content, notice_for(stored)))
     return shown
+
+
+def _role(message: object) -> str | None:
+    """The role of a Chatbot message as the page sent it back."""
+    role = message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
+    return role if isinstance(role, str) else None
 
 
 def reply_bubble(text: str, notice: str | None) -> dict[str, str]:

@@ -29,8 +29,9 @@ CHAT_CSS = """
 #conversation-list input[type="radio"] { display: none; }
 #sidebar-note, #signed-in { font-size: var(--text-sm); color: var(--body-text-color-subdued); }
 #conversation-bar { align-items: center; }
-#confirm-delete { align-items: center; padding: 8px 12px; border-radius: 8px;
-  background: var(--background-fill-secondary); }
+#confirm-delete, #share-row, #feedback-row { align-items: center; padding: 8px 12px;
+  border-radius: 8px; background: var(--background-fill-secondary); }
+#attached { font-size: var(--text-sm); }
 """
 
 
@@ -59,6 +60,26 @@ class ChatLayout:
     notice: gr.Markdown
     chatbot: gr.Chatbot
     message: gr.Textbox
+    search: gr.Textbox
+    share: gr.Button
+    share_row: gr.Row
+    share_note: gr.Markdown
+    share_url: gr.Textbox
+    """The link just made, for the browser to copy (hidden)."""
+    copy_share: gr.Button
+    unshare: gr.Button
+    options: gr.Accordion
+    model: gr.Dropdown
+    system_prompt: gr.Textbox
+    save_options: gr.Button
+    feedback_row: gr.Row
+    feedback_comment: gr.Textbox
+    send_feedback: gr.Button
+    rated: gr.State
+    """The reply the user just rated and how, for the comment that may follow."""
+    attach: gr.UploadButton
+    attached: gr.Markdown
+    detach: gr.Button
 
 
 def build_layout(*, login_path: str) -> ChatLayout:
@@ -78,6 +99,15 @@ def build_layout(*, login_path: str) -> ChatLayout:
 
     with gr.Sidebar(elem_id="chat-sidebar"):
         new_chat = gr.Button("+ New chat", variant="primary", elem_id="new-chat")
+        search = gr.Textbox(
+            placeholder="Search conversations",
+            show_label=False,
+            container=False,
+            lines=1,
+            max_lines=1,
+            max_length=200,
+            elem_id="search",
+        )
         conversations = gr.Radio(
             choices=[], show_label=False, container=False, elem_id="conversation-list"
         )
@@ -98,6 +128,7 @@ def build_layout(*, login_path: str) -> ChatLayout:
         )
         rename = gr.Button("Rename", size="sm", scale=0, min_width=90, elem_id="rename")
         export = gr.Button("Export", size="sm", scale=0, min_width=90, elem_id="export")
+        share = gr.Button("Share", size="sm", scale=0, min_width=90, elem_id="share")
         ask_delete = gr.Button(
             "Delete", size="sm", variant="stop", scale=0, min_width=90, elem_id="delete"
         )
@@ -107,6 +138,23 @@ def build_layout(*, login_path: str) -> ChatLayout:
             "Delete", variant="stop", size="sm", scale=0, min_width=90, elem_id="confirm"
         )
         cancel = gr.Button("Cancel", size="sm", scale=0, min_width=90, elem_id="cancel-delete")
+    with gr.Row(visible=False, elem_id="share-row") as share_row:
+        share_note = gr.Markdown(elem_id="share-note")
+        share_url = gr.Textbox(visible="hidden", elem_id="share-url")
+        copy_share = gr.Button("Copy link", size="sm", scale=0, min_width=110, elem_id="copy-share")
+        unshare = gr.Button(
+            "Stop sharing", size="sm", variant="stop", scale=0, min_width=110, elem_id="unshare"
+        )
+    with gr.Accordion("Model and instructions", open=False, elem_id="options") as options:
+        model = gr.Dropdown(label="Model", choices=[], interactive=True, elem_id="model")
+        system_prompt = gr.Textbox(
+            label="System prompt",
+            placeholder="Instructions for the model in this conversation (optional)",
+            lines=2,
+            max_lines=8,
+            elem_id="system-prompt",
+        )
+        save_options = gr.Button("Save instructions", size="sm", elem_id="save-options")
     notice = gr.Markdown(visible=False, elem_id="notice")
     chatbot = gr.Chatbot(
         show_label=False,
@@ -114,7 +162,8 @@ def build_layout(*, login_path: str) -> ChatLayout:
         height="100%",
         placeholder=PLACEHOLDER,
         buttons=["copy", "copy_all"],
-        feedback_options=None,
+        feedback_options=("Like", "Dislike"),
+        editable="user",
         sanitize_html=True,  # the default, spelled out: messages are untrusted text
         elem_id="chat",
     )
@@ -128,6 +177,30 @@ def build_layout(*, login_path: str) -> ChatLayout:
         autofocus=True,
         elem_id="message",
     )
+    with gr.Row(visible=False, elem_id="feedback-row") as feedback_row:
+        feedback_comment = gr.Textbox(
+            placeholder="Thanks! Tell us more about this reply (optional)",
+            show_label=False,
+            container=False,
+            max_length=2000,
+            scale=4,
+            elem_id="feedback-comment",
+        )
+        send_feedback = gr.Button("Send", size="sm", scale=0, min_width=90, elem_id="send-feedback")
+    rated = gr.State(None)
+    with gr.Row(equal_height=True, elem_id="attachments"):
+        attach = gr.UploadButton(
+            "📎 Attach files",
+            file_count="multiple",
+            size="sm",
+            scale=0,
+            min_width=140,
+            elem_id="attach",
+        )
+        attached = gr.Markdown(visible=False, elem_id="attached")
+        detach = gr.Button(
+            "Remove", size="sm", scale=0, min_width=90, visible=False, elem_id="detach"
+        )
     return ChatLayout(
         conversation=conversation,
         pending_reply=pending_reply,
@@ -147,4 +220,22 @@ def build_layout(*, login_path: str) -> ChatLayout:
         notice=notice,
         chatbot=chatbot,
         message=message,
+        search=search,
+        share=share,
+        share_row=share_row,
+        share_note=share_note,
+        share_url=share_url,
+        copy_share=copy_share,
+        unshare=unshare,
+        options=options,
+        model=model,
+        system_prompt=system_prompt,
+        save_options=save_options,
+        feedback_row=feedback_row,
+        feedback_comment=feedback_comment,
+        send_feedback=send_feedback,
+        rated=rated,
+        attach=attach,
+        attached=attached,
+        detach=detach,
     )

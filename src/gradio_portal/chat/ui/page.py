@@ -25,6 +25,7 @@ from __future__ import annotations
 import gradio as gr
 
 from gradio_portal.chat.service import ChatService
+from gradio_portal.chat.sharing import ShareLinks
 from gradio_portal.chat.ui.handlers import ChatHandlers, show
 from gradio_portal.chat.ui.layout import ChatLayout, build_layout
 
@@ -41,19 +42,33 @@ _FOLLOW_URL = """(query) => {
 }"""
 
 
+# Copies a share link (a path on this site) as a full URL.
+_COPY_LINK = """(url) => {
+  if (url) {
+    navigator.clipboard.writeText(new URL(url, window.location.href).href).catch(() => {});
+  }
+}"""
+
+
 def build_chat_blocks(
-    service: ChatService, *, path: str = "/chat", login_path: str = "/login"
+    service: ChatService,
+    *,
+    path: str = "/chat",
+    login_path: str = "/login",
+    shares: ShareLinks | None = None,
 ) -> gr.Blocks:
     """The chat page for the Blocks mounted at ``path``, answering through ``service``.
 
-    ``login_path`` is where "Sign out" lands. Use :func:`~gradio_portal.chat.mount_chat` to
-    mount it; it also raises Gradio's concurrency limits, which a Blocks for many users needs.
+    ``login_path`` is where "Sign out" lands; ``shares`` makes share links (no Share button
+    without it). Use :func:`~gradio_portal.chat.mount_chat` to mount it; it also raises
+    Gradio's concurrency limits, which a Blocks for many users needs.
     """
     blocks = gr.Blocks(title="Chat", fill_height=True, fill_width=True)
     with blocks:
         layout = build_layout(login_path=login_path)
-        handlers = ChatHandlers(service, layout, base="/" + path.strip("/"))
+        handlers = ChatHandlers(service, layout, base="/" + path.strip("/"), shares=shares)
         _attach_events(blocks, layout, handlers)
+        _attach_features(blocks, layout, handlers)
     return blocks
 
 
@@ -132,3 +147,108 @@ def _attach_events(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) ->
     )
     ui.cancel.click(show(False), None, ui.confirm_row, queue=False, api_visibility="undocumented")
     ui.confirm.click(handlers.delete_conversation, ui.conversation, None, api_name="delete")
+
+
+def _attach_features(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) -> None:
+    """Search, answering again, ratings, model and instructions, sharing, attachments.
+
+    Registered after the page's first events, so theirs keep their places; none of these
+    changes the inputs or outputs of ``send``, ``stream_reply`` or ``open_page``.
+    """
+    # What the open conversation uses, once the page knows which it is.
+    options = [ui.model, ui.system_prompt, ui.share_row, ui.share_note, ui.share]
+    blocks.load(handlers.model_choices, None, ui.model, queue=False, show_progress="hidden")
+    ui.conversation.change(
+        handlers.conversation_options,
+        ui.conversation,
+        options,
+        api_name="conversation_options",
+        queue=False,
+        show_progress="hidden",
+    )
+    gr.on(
+        [ui.search.submit, ui.search.input],
+        handlers.search,
+        [ui.search, ui.conversation],
+        [ui.conversations, ui.sidebar_note],
+        api_name="search",
+        trigger_mode="always_last",
+        show_progress="hidden",
+    )
+    # Regenerate and edit store a new turn, then stream it as a sent message does.
+    again_outputs = [ui.chatbot, ui.message, ui.pending_reply]
+    regenerating = ui.chatbot.retry(
+        handlers.regenerate,
+        [ui.conversation, ui.pending_reply],
+        again_outputs,
+        api_name="regenerate",
+        queue=False,
+    )
+    editing = ui.chatbot.edit(
+        handlers.edit_last,
+        [ui.chatbot, ui.conversation, ui.pending_reply],
+        again_outputs,
+        api_name="edit",
+        queue=False,
+    )
+    for started in (regenerating, editing):
+        streaming = started.success(
+            handlers.stream_reply,
+            ui.pending_reply,
+            ui.chatbot,
+            api_visibility="undocumented",
+            show_progress="minimal",
+            show_progress_on=[ui.chatbot],
+        )
+        streaming.then(
+            handlers.ready_to_send,
+            ui.pending_reply,
+            ui.message,
+            api_visibility="undocumented",
+            queue=False,
+        )
+        ui.message.stop(None, None, None, cancels=[streaming])
+    ui.chatbot.like(
+        handlers.rate,
+        [ui.chatbot, ui.conversation],
+        [ui.feedback_row, ui.rated],
+        api_name="rate",
+        queue=False,
+    )
+    gr.on(
+        [ui.send_feedback.click, ui.feedback_comment.submit],
+        handlers.comment,
+        [ui.feedback_comment, ui.rated, ui.conversation],
+        [ui.feedback_row, ui.feedback_comment],
+        api_name="comment",
+        queue=False,
+    )
+    ui.model.input(
+        handlers.choose_model,
+        [ui.model, ui.conversation, ui.pending_reply],
+        ui.pending_reply,
+        api_name="choose_model",
+        queue=False,
+    )
+    ui.save_options.click(
+        handlers.save_instructions,
+        [ui.system_prompt, ui.conversation, ui.pending_reply],
+        ui.pending_reply,
+        api_name="save_instructions",
+        queue=False,
+    )
+    ui.share.click(
+        handlers.share,
+        ui.conversation,
+        [ui.share_row, ui.share_note, ui.share_url],
+        api_name="share",
+        queue=False,
+    ).success(None, ui.share_url, None, js=_COPY_LINK)
+    ui.copy_share.click(None, ui.share_url, None, js=_COPY_LINK)
+    ui.unshare.click(
+        handlers.unshare,
+        ui.conversation,
+        [ui.share_row, ui.share_url, ui.share_note],
+        api_name="unshare",
+        queue=False,
+    )

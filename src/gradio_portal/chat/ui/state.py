@@ -37,11 +37,17 @@ class PendingReply:
     Mutable and shared by reference: Gradio hands a gr.State's own object to every event of
     the page, so ``busy`` (set once a turn is stored, cleared when its reply ends) is seen by
     the next submit while the reply streams.
+
+    It also holds what the next message takes along: the files attached to it (id and name,
+    stored already) and, for a new chat, the model and system prompt chosen.
     """
 
-    __slots__ = ("busy", "shown", "turn")
+    __slots__ = ("attachments", "busy", "model", "shown", "system_prompt", "turn")
 
     def __init__(self) -> None:
         self.turn: Turn | None = None
         self.shown: list[dict[str, str]] = []
         self.busy = False
+        self.attachments: list[tuple[int, str]] = []
+        self.model: str | None = None
+        self.system_prompt: str | None = None
