@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.conftest import PASSWORD
+from tests.support.fake_openai import MODEL_OK, FakeOpenAI
 
 from gradio_portal import Portal, PortalSettings
 from gradio_portal.chat import mount_chat
@@ -255,9 +256,12 @@ def test_ratings_are_stored_in_the_api_and_the_export(alice: httpx.Client) -> No
     assert "Rated 👎*: Too short" in export
     # A user message cannot be rated; clearing works.
     user_id = body["message"]["id"]
-    assert alice.put(
-        f"{API}/{conversation_id}/messages/{user_id}/feedback", json={"rating": "up"}
-    ).status_code == 404
+    assert (
+        alice.put(
+            f"{API}/{conversation_id}/messages/{user_id}/feedback", json={"rating": "up"}
+        ).status_code
+        == 404
+    )
     cleared = alice.put(url, json={"rating": None})
     assert cleared.json()["feedback"] is None and cleared.json()["feedback_comment"] is None
     assert alice.put(url, json={"rating": "sideways"}).status_code == 422
@@ -332,9 +336,12 @@ def test_a_second_user_reaches_none_of_the_first_users_turns(
     assert all("Alice" not in a.text for a in attempts)
     # Bob's own conversation id with Alice's reply id: still not found.
     bobs = bob.post(API, json={"message": "Bob's"}).json()
-    assert bob.put(
-        f"{API}/{bobs['id']}/messages/{reply_id}/feedback", json={"rating": "up"}
-    ).status_code == 404
+    assert (
+        bob.put(
+            f"{API}/{bobs['id']}/messages/{reply_id}/feedback", json={"rating": "up"}
+        ).status_code
+        == 404
+    )
     assert stored(alice, conversation_id) == [
         ("user", "Alice's secret", True),
         ("assistant", "You said: Alice's secret", True),
@@ -363,3 +370,82 @@ def test_openapi_documents_every_chat_route_with_examples(alice: httpx.Client) -
     assert "event: token" in streamed["text/event-stream"]["example"]
     turn_in = schema["components"]["schemas"]["TurnIn"]["properties"]["message"]
     assert turn_in["examples"]
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00"
+    b"\x00\x00IEND\xaeB`\x82"
+)
+
+
+def upload(client: httpx.Client, name: str, data: bytes) -> dict[str, Any]:
+    response = client.post("/api/attachments", files={"file": (name, data)})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_a_text_file_goes_into_the_models_context_and_stays_with_its_message(
+    alice: httpx.Client, bob: httpx.Client
+) -> None:
+    notes = upload(alice, "notes.md", b"The secret word is heliotrope.")
+    body = alice.post(API, json={"message": "Read this", "attachments": [notes["id"]]}).json()
+    # The echo backend repeats what the model was sent: the message and the file's text.
+    assert "[File: notes.md]" in body["reply"]["content"]
+    assert "heliotrope" in body["reply"]["content"]
+    [sent] = body["message"]["attachments"]
+    assert (sent["id"], sent["filename"], sent["url"]) == (
+        notes["id"],
+        "notes.md",
+        f"/api/attachments/{notes['id']}",
+    )
+    read = alice.get(f"{API}/{body['id']}").json()["messages"][0]["attachments"]
+    assert [f["id"] for f in read] == [notes["id"]]
+
+    # A file goes with one message only, and only its owner's.
+    again = alice.post(API, json={"message": "Twice", "attachments": [notes["id"]]})
+    assert again.status_code == 400
+    theirs = upload(bob, "bob.txt", b"bob's")
+    stolen = alice.post(API, json={"message": "Steal", "attachments": [theirs["id"]]})
+    assert stolen.status_code == 400
+    assert bob.post(API, json={"message": "Steal", "attachments": [notes["id"]]}).status_code == 400
+    assert bob.get(f"/api/attachments/{notes['id']}").status_code == 404
+
+    # Deleting the conversation deletes its files.
+    assert alice.delete(f"{API}/{body['id']}").status_code == 204
+    assert alice.get(f"/api/attachments/{notes['id']}").status_code == 404
+
+
+def test_later_turns_still_read_an_earlier_file_within_the_budget(alice: httpx.Client) -> None:
+    notes = upload(alice, "plan.txt", b"Day one: Alfama. Day two: Belem.")
+    first = alice.post(API, json={"message": "My plan", "attachments": [notes["id"]]}).json()
+    later = alice.post(f"{API}/{first['id']}/messages", json={"message": "Day two?"}).json()
+    assert later["reply"]["content"] == "You said: Day two?"  # the echo repeats the new message
+    regenerated = alice.post(f"{API}/{first['id']}/regenerate").json()
+    assert regenerated["message"]["content"] == "Day two?"
+
+
+def test_an_image_reaches_an_openai_vision_model_as_an_image_part(
+    make_settings: Callable[..., PortalSettings],
+    serve: Callable[[Any], LiveServer],
+    client_for: Callable[[LiveServer], httpx.Client],
+) -> None:
+    with FakeOpenAI(first_token_delay=0) as model_server:
+        portal = chat_portal(
+            make_settings,
+            chat_backend="openai",
+            openai_base_url=model_server.base_url,
+            openai_model=MODEL_OK,
+            openai_api_key=model_server.api_key,
+        )
+        client = signed_in(serve(portal.app), client_for, "alice")
+        image = upload(client, "dot.png", PNG)
+        assert image["kind"] == "image"
+        body = client.post(API, json={"message": "What is this?", "attachments": [image["id"]]})
+        assert body.status_code == 200 and body.json()["reply"]["complete"] is True
+        [request] = [r for r in model_server.requests if r.path.endswith("/chat/completions")]
+    content = request.messages[-1]["content"]
+    assert content[0] == {"type": "text", "text": "What is this?\n\n[Image: dot.png]"}
+    assert content[1]["type"] == "image_url"
+    assert content[1]["image_url"]["url"].startswith("data:image/png;base64,")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -27,8 +29,12 @@ from gradio_portal.chat.backends import (
     BackendError,
     ChatMessage,
     ChatRequest,
+    ImagePart,
     OpenAIBackend,
+    available_models,
 )
+from gradio_portal.chat.backends import openai as openai_module
+from gradio_portal.chat.backends.openai import MODELS_TTL
 from gradio_portal.chat.coalesce import coalesce
 
 REQUEST = ChatRequest(
@@ -226,3 +232,138 @@ def test_coalesced_stream_ends_with_the_full_reply(server: FakeOpenAI) -> None:
     updates = asyncio.run(scenario())
     assert updates[-1] == server.reply
     assert all(server.reply.startswith(text) for text in updates)
+
+
+PNG = ImagePart("image/png", b"\x89PNG\r\n\x1a\nfake-pixels")
+
+
+def test_images_go_as_content_parts_and_text_only_messages_stay_strings(
+    server: FakeOpenAI,
+) -> None:
+    request = ChatRequest(
+        message="What is in this one?",
+        history=(
+            ChatMessage("user", "Look", images=(PNG,)),
+            ChatMessage("assistant", "A fake picture."),
+        ),
+        images=(ImagePart("image/jpeg", b"\xff\xd8\xffjpeg"),),
+    )
+    asyncio.run(collect(backend_for(server), request))
+    data_png = "data:image/png;base64," + base64.b64encode(PNG.data).decode()
+    data_jpeg = "data:image/jpeg;base64," + base64.b64encode(b"\xff\xd8\xffjpeg").decode()
+    assert server.requests[-1].messages == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Look"},
+                {"type": "image_url", "image_url": {"url": data_png}},
+            ],
+        },
+        {"role": "assistant", "content": "A fake picture."},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is in this one?"},
+                {"type": "image_url", "image_url": {"url": data_jpeg}},
+            ],
+        },
+    ]
+
+
+def test_an_image_without_text_is_sent_as_the_image_alone(server: FakeOpenAI) -> None:
+    asyncio.run(collect(backend_for(server), ChatRequest(message="", images=(PNG,))))
+    [message] = server.requests[-1].messages
+    assert [part["type"] for part in message["content"]] == ["image_url"]
+
+
+def test_the_requests_model_replaces_the_default(server: FakeOpenAI) -> None:
+    backend = backend_for(server, "no-such-default")
+    deltas = asyncio.run(collect(backend, ChatRequest(message="Hi", model=MODEL_JSON)))
+    assert deltas == [server.reply]
+    assert server.requests[-1].body["model"] == MODEL_JSON
+    asyncio.run(collect(backend_for(server), ChatRequest(message="Hi", model=None)))
+    assert server.requests[-1].body["model"] == MODEL_OK
+
+
+def test_an_unknown_chosen_model_says_to_choose_another(server: FakeOpenAI) -> None:
+    request = ChatRequest(message="Hi", model="retired-model")
+    _, error = asyncio.run(collect_until_error(backend_for(server), request))
+    assert "answered 404" in str(error)
+    assert "'retired-model' is not available there" in str(error)
+    assert "Choose another model" in str(error)
+
+
+def test_models_are_listed_sorted_with_the_key(server: FakeOpenAI) -> None:
+    offered = server.models
+    server.models = ["zeta", "alpha", "mid", "alpha"]
+    backend = backend_for(server)
+    try:
+        assert asyncio.run(backend.models()) == ("alpha", "mid", "zeta")
+        assert asyncio.run(available_models(backend)) == ("alpha", "mid", "zeta")
+    finally:
+        server.models = offered
+    listing = [r for r in server.requests if r.path == "/v1/models"][-1]
+    assert listing.authorization == f"Bearer {server.api_key}"
+
+
+def test_the_model_list_is_kept_a_minute(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(openai_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    backend = backend_for(server)
+
+    def asked() -> int:
+        return sum(r.path == "/v1/models" for r in server.requests)
+
+    before = asked()
+    first = asyncio.run(backend.models())
+    clock[0] += MODELS_TTL - 1
+    assert asyncio.run(backend.models()) == first
+    assert asked() == before + 1
+    clock[0] += 2
+    asyncio.run(backend.models())
+    assert asked() == before + 2
+
+
+def test_a_failed_listing_is_a_readable_backend_error(
+    server: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(openai_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    server.models_status = 404
+    try:
+        backend = backend_for(server)
+        with pytest.raises(BackendError) as caught:
+            asyncio.run(backend.models())
+        text = str(caught.value)
+        assert "asked for its list of models and answered 404" in text
+        assert "GRADIO_PORTAL_OPENAI_BASE_URL" in text
+        assert "Listing models is not supported here" in text
+        # Kept a few seconds: the next page does not wait for the same failure.
+        asked = sum(r.path == "/v1/models" for r in server.requests)
+        with pytest.raises(BackendError, match="answered 404"):
+            asyncio.run(backend.models())
+        assert sum(r.path == "/v1/models" for r in server.requests) == asked
+        server.models_status = 200
+        clock[0] += 11
+        assert MODEL_OK in asyncio.run(backend.models())
+    finally:
+        server.models_status = 200
+
+
+def test_listing_with_a_wrong_key_hides_the_key(server: FakeOpenAI) -> None:
+    wrong = "sk-wrong-secret-5678"
+    with pytest.raises(BackendError) as caught:
+        asyncio.run(backend_for(server, api_key=wrong).models())
+    assert "answered 401: check GRADIO_PORTAL_OPENAI_API_KEY" in str(caught.value)
+    assert wrong not in str(caught.value)
+
+
+def test_listing_from_an_unreachable_server() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    backend = OpenAIBackend(f"http://127.0.0.1:{port}/v1", MODEL_OK, None)
+    with pytest.raises(BackendError, match=r"Could not reach the model server .* to list its"):
+        asyncio.run(backend.models())

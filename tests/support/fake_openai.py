@@ -17,6 +17,11 @@ model                      behaviour
 anything else              HTTP 404 "model does not exist"
 =========================  ==============================================================
 
+``GET /v1/models`` lists `models` (every model above that streams or answers, by default),
+or fails with `models_status` when a test sets it. Every request is recorded in `requests`,
+its JSON body included (``{}`` for a GET), so a test can check what was sent: the model,
+the messages, image parts.
+
 A request without the right bearer key gets 401 (when the server has an `api_key`), and the
 error body quotes the wrong key in full, so tests can check it never reaches a user.
 
@@ -105,6 +110,10 @@ class FakeOpenAI:
         # Read per request, so a test may change it on a running server.
         self.first_token_delay = first_token_delay
         self.requests: list[RecordedRequest] = []
+        # What GET /v1/models lists, and the status it answers (200: the list); both are read
+        # per request, so a test may change them on a running server.
+        self.models: list[str] = sorted([*_STREAMING_MODELS, MODEL_JSON])
+        self.models_status = 200
         self.app = self._build_app()
         self._live: LiveServer | None = None
 
@@ -169,6 +178,20 @@ class FakeOpenAI:
                 message = f"The model `{model}` does not exist or you do not have access to it."
                 return _error(404, message, "model_not_found")
             return StreamingResponse(self._events(model), media_type="text/event-stream")
+
+        @app.get("/v1/models")
+        async def list_models(request: Request) -> Response:
+            authorization = request.headers.get("authorization")
+            self.requests.append(RecordedRequest(request.url.path, authorization, {}))
+            if self.api_key is not None and authorization != f"Bearer {self.api_key}":
+                given = (authorization or "").removeprefix("Bearer ")
+                return _error(401, f"Incorrect API key provided: {given}.", "invalid_api_key")
+            if self.models_status != 200:
+                return _error(self.models_status, "Listing models is not supported here.")
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models
+            ]
+            return JSONResponse({"object": "list", "data": data})
 
         return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import time
 from collections.abc import AsyncIterator
@@ -19,8 +20,10 @@ from gradio_portal.chat.backends import (
     ChatMessage,
     ChatRequest,
     EchoBackend,
+    ImagePart,
     OpenAIBackend,
     Role,
+    available_models,
     bound_history,
     build_backend,
 )
@@ -195,3 +198,44 @@ def test_build_backend_bad_option_lists_accepted_options() -> None:
         build_backend("echo", speed=3)
     with pytest.raises(ValueError, match="base_url, model, api_key, timeout, client"):
         build_backend("openai", model="m")
+
+
+def test_old_constructor_calls_still_work_and_images_default_to_none() -> None:
+    message = ChatMessage("user", "hi")
+    request = ChatRequest("hi", (message,), "Ada", "Be brief.")
+    assert message.images == () and request.images == ()
+    assert request.model is None
+
+
+def test_an_image_part_shows_its_size_not_its_bytes() -> None:
+    image = ImagePart("image/png", b"\x89PNG\r\n\x1a\n" + b"x" * 100)
+    assert repr(image) == "ImagePart(media_type='image/png', size=108)"
+    assert image.data_url == "data:image/png;base64," + base64.b64encode(image.data).decode()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        image.data = b""  # type: ignore[misc]
+
+
+def test_the_echo_backend_lists_itself() -> None:
+    assert asyncio.run(EchoBackend().models()) == ("echo",)
+    assert asyncio.run(available_models(EchoBackend())) == ("echo",)
+
+
+def test_a_backend_without_a_model_list_offers_none() -> None:
+    class Plain:
+        name = "plain"
+
+        async def stream(self, request: ChatRequest) -> AsyncIterator[str]:
+            yield request.message
+
+    assert asyncio.run(available_models(Plain())) == ()
+
+
+def test_a_listing_error_reaches_the_caller() -> None:
+    class Down:
+        name = "down"
+
+        async def models(self) -> tuple[str, ...]:
+            raise BackendError("The model server is down.")
+
+    with pytest.raises(BackendError, match="down"):
+        asyncio.run(available_models(Down()))

@@ -12,6 +12,7 @@ from gradio_portal import Portal, PortalSettings
 from gradio_portal.chat.api import build_chat_router
 from gradio_portal.chat.api.deps import ApiAuth
 from gradio_portal.chat.api.shares import build_shares_router
+from gradio_portal.chat.attachments import AttachmentStore
 from gradio_portal.chat.backends import ChatBackend, build_backend
 from gradio_portal.chat.repository import ConversationRepository
 from gradio_portal.chat.service import ChatService
@@ -60,7 +61,11 @@ def mount_chat(
     settings = portal.settings
     chosen = backend if backend is not None else backend_from_settings(settings)
     service = ChatService.from_settings(
-        ConversationRepository(portal.database), chosen, settings, metrics=portal.metrics
+        ConversationRepository(portal.database),
+        chosen,
+        settings,
+        metrics=portal.metrics,
+        attachments=AttachmentStore.from_settings(portal.database, settings),
     )
     blocks = build_chat_blocks(
         service, path=path, login_path=settings.login_path, shares=ShareLinks(portal.database)

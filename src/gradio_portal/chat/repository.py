@@ -8,9 +8,10 @@ that belongs to another user look the same to callers: ``None`` or ``False``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, insert, literal, null, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -109,6 +110,10 @@ class Turn:
         context: the earlier messages for the model, oldest first, within the character budget.
         recent: the latest earlier messages for display, oldest first.
         earlier: how many earlier messages exist beyond ``recent``.
+        files: the files attached to the messages the model reads (``context`` and
+            ``user_message``), with their contents, by message id (filled in by the service).
+        listed: the files of every message shown (``recent`` and ``user_message``), without
+            contents, by message id.
     """
 
     conversation: ConversationInfo
@@ -118,6 +123,8 @@ class Turn:
     context: tuple[StoredMessage, ...]
     recent: tuple[StoredMessage, ...]
     earlier: int
+    files: Mapping[int, tuple[Any, ...]] = field(default_factory=dict)
+    listed: Mapping[int, tuple[Any, ...]] = field(default_factory=dict)
 
 
 class ConversationRepository:

@@ -15,14 +15,15 @@ finished turn is counted by outcome, with the pieces of text (tokens) the backen
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import re
 import time
 import unicodedata
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -36,6 +37,12 @@ from gradio_portal import (
     PortalError,
     PortalSettings,
     User,
+)
+from gradio_portal.chat.attachments import (
+    AttachmentInfo,
+    AttachmentStore,
+    image_parts,
+    model_text,
 )
 from gradio_portal.chat.backends import ChatBackend, ChatMessage, ChatRequest, available_models
 from gradio_portal.chat.coalesce import coalesce
@@ -66,9 +73,6 @@ __all__ = [
     "clean_message",
     "title_from",
 ]
-
-if TYPE_CHECKING:
-    from gradio_portal.chat.attachments import AttachmentStore
 
 log = logging.getLogger("gradio_portal.chat")
 T = TypeVar("T")
@@ -112,6 +116,8 @@ class OpenedConversation:
     conversation: ConversationInfo
     messages: tuple[StoredMessage, ...]
     earlier: int
+    files: Mapping[int, tuple[AttachmentInfo, ...]] = field(default_factory=dict)
+    """The files attached to the messages, by message id."""
 
 
 def clean_message(raw: str, *, max_chars: int) -> str | None:
@@ -218,8 +224,10 @@ class ChatService:
         settings: PortalSettings,
         *,
         metrics: PortalMetrics | None = None,
+        attachments: AttachmentStore | None = None,
     ) -> ChatService:
-        """A service configured by the ``chat_*`` settings, counting turns in ``metrics``."""
+        """A service configured by the ``chat_*`` settings, counting turns in ``metrics``,
+        keeping attached files in ``attachments`` (None: messages take no files)."""
         return cls(
             repository,
             backend,
@@ -232,6 +240,7 @@ class ChatService:
             default_model=settings.openai_model if settings.chat_backend == "openai" else None,
             offered_models=settings.chat_models,
             daily_message_limit=settings.chat_daily_message_limit,
+            attachments=attachments,
         )
 
     # -- conversations ------------------------------------------------------------------------
@@ -249,10 +258,16 @@ class ChatService:
         None when the conversation is missing or not the user's.
         """
         last = None if every_message else self.display_limit
-        found = await self._db(
-            lambda: self.repository.messages(user.id, conversation_id, last=last)
-        )
-        return OpenedConversation(*found) if found is not None else None
+
+        def work() -> OpenedConversation | None:
+            found = self.repository.messages(user.id, conversation_id, last=last)
+            if found is None:
+                return None
+            info, messages, earlier = found
+            listed = self._listed(user, (m.id for m in messages if m.role == "user"))
+            return OpenedConversation(info, messages, earlier, listed)
+
+        return await self._db(work)
 
     async def get(self, user: User, conversation_id: int) -> ConversationInfo | None:
         """The conversation without its messages; None when missing or not the user's."""
@@ -385,19 +400,25 @@ class ChatService:
             )
         )
 
-    async def add_message(self, user: User, conversation_id: int, text: str) -> Turn | None:
+    async def add_message(
+        self, user: User, conversation_id: int, text: str, *, attachments: Sequence[int] = ()
+    ) -> Turn | None:
         """:meth:`start` in an existing conversation only: None when it is not the user's."""
         try:
             return await self._db(
-                lambda: self.repository.begin_turn(
-                    user.id,
-                    conversation_id,
-                    text,
-                    title=title_from(text),
-                    context_chars=self.history_budget_chars,
-                    recent_limit=self.display_limit,
-                    daily_limit=self.daily_message_limit,
-                    new_if_missing=False,
+                lambda: self._with_files(
+                    user,
+                    self.repository.begin_turn(
+                        user.id,
+                        conversation_id,
+                        text,
+                        title=title_from(text),
+                        context_chars=self.history_budget_chars,
+                        recent_limit=self.display_limit,
+                        daily_limit=self.daily_message_limit,
+                        new_if_missing=False,
+                        with_message=self._claimer(user, attachments) if attachments else None,
+                    ),
                 )
             )
         except LookupError:
@@ -411,8 +432,9 @@ class ChatService:
         ``edited`` is ``(message_id, text)`` with the text already :meth:`clean`. None when
         the conversation is not the user's or has nothing to answer.
         """
-        return await self._db(
-            lambda: self.repository.answer_again(
+
+        def work() -> Turn | None:
+            turn = self.repository.answer_again(
                 user.id,
                 conversation_id,
                 edited=edited,
@@ -420,7 +442,9 @@ class ChatService:
                 recent_limit=self.display_limit,
                 daily_limit=self.daily_message_limit,
             )
-        )
+            return self._with_files(user, turn) if turn is not None else None
+
+        return await self._db(work)
 
     async def start_listing(
         self,
@@ -459,14 +483,17 @@ class ChatService:
         See :meth:`ConversationRepository.unanswered_turn`.
         """
         since = utcnow() - timedelta(seconds=within)
-        return await self._db(
-            lambda: self.repository.unanswered_turn(
+
+        def work() -> Turn | None:
+            turn = self.repository.unanswered_turn(
                 user.id,
                 since=since,
                 context_chars=self.history_budget_chars,
                 recent_limit=self.display_limit,
             )
-        )
+            return self._with_files(user, turn) if turn is not None else None
+
+        return await self._db(work)
 
     def _begin_turn(
         self,
@@ -479,7 +506,7 @@ class ChatService:
         attachments: Sequence[int] = (),
     ) -> Turn:
         claim = self._claimer(user, attachments) if attachments else None
-        return self.repository.begin_turn(
+        turn = self.repository.begin_turn(
             user.id,
             conversation_id,
             text,
@@ -491,6 +518,29 @@ class ChatService:
             daily_limit=self.daily_message_limit,
             with_message=claim,
         )
+        return self._with_files(user, turn)
+
+    def _listed(
+        self, user: User, message_ids: Iterable[int]
+    ) -> Mapping[int, tuple[AttachmentInfo, ...]]:
+        """The files of these messages, without contents (none without a store)."""
+        if self.attachments is None:
+            return {}
+        return self.attachments.infos_for_messages(user.id, message_ids)
+
+    def _with_files(self, user: User, turn: Turn) -> Turn:
+        """``turn`` with the files of its messages: listed for display, read for the model.
+
+        Two small indexed reads: the files' names for every message shown, then the contents
+        of those the model reads, only when there are any.
+        """
+        if self.attachments is None:
+            return turn
+        asked = turn.user_message.id
+        listed = self._listed(user, [*(m.id for m in turn.recent if m.role == "user"), asked])
+        read = [m.id for m in (*turn.context, turn.user_message) if m.id in listed]
+        files = self.attachments.for_messages(user.id, read) if read else {}
+        return dataclasses.replace(turn, files=files, listed=listed)
 
     def _claimer(
         self, user: User, attachment_ids: Sequence[int]
@@ -512,17 +562,35 @@ class ChatService:
         ``turn.context`` is already bounded by ``history_budget_chars``: the repository stops
         reading there, so a long conversation costs only what the model will see.
         """
-        history = tuple(
-            ChatMessage("user" if m.role == "user" else "assistant", m.content)
-            for m in turn.context
+        files = turn.files
+        asked = files.get(turn.user_message.id, ())
+        message = model_text(
+            turn.user_message.content,
+            asked,
+            budget_chars=len(turn.user_message.content) + self.history_budget_chars,
         )
+        # The new message's files come first; earlier messages' files get what is left of
+        # the history budget, newest first (their own text is already within it).
+        room = self.history_budget_chars - sum(len(m.content) for m in turn.context)
+        room -= len(message) - len(turn.user_message.content)
+        history: list[ChatMessage] = []
+        for m in reversed(turn.context):
+            content = m.content
+            if m.id in files:
+                content = model_text(
+                    m.content, files[m.id], budget_chars=len(m.content) + max(0, room)
+                )
+                room -= len(content) - len(m.content)
+            history.append(ChatMessage("user" if m.role == "user" else "assistant", content))
+        history.reverse()
         conversation = turn.conversation
         return ChatRequest(
-            message=turn.user_message.content,
-            history=history,
+            message=message,
+            history=tuple(history),
             user_display_name=user.display_name,
             system_prompt=conversation.system_prompt or self.system_prompt,
             model=conversation.model or self.default_model,
+            images=image_parts(asked),
         )
 
     async def reply(self, user: User, turn: Turn) -> AsyncGenerator[ReplyUpdate, None]:

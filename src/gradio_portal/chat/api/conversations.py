@@ -65,9 +65,12 @@ def build_conversations_router(service: ChatService, auth: ApiAuth) -> APIRouter
     async def read_conversation(
         conversation_id: ConversationId, user: User = Depends(auth.user)
     ) -> ConversationDetail:
-        info, messages = await opened(user, conversation_id)
+        found = await service.open(user, conversation_id, every_message=True)
+        if found is None:
+            raise HTTPException(404, detail="No such conversation.")
         return ConversationDetail(
-            **conversation_out(info).model_dump(), messages=[message_out(m) for m in messages]
+            **conversation_out(found.conversation).model_dump(),
+            messages=[message_out(m, found.files.get(m.id, ())) for m in found.messages],
         )
 
     @router.get(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
 
+from gradio_portal.chat.attachments import AttachmentInfo
 from gradio_portal.chat.repository import ConversationInfo, StoredMessage
 
 __all__ = [
@@ -14,8 +16,10 @@ __all__ = [
     "ConversationDetail",
     "ConversationList",
     "ConversationOut",
+    "FileOut",
     "MessageOut",
     "conversation_out",
+    "file_out",
     "message_out",
 ]
 
@@ -31,6 +35,17 @@ class ConversationOut(BaseModel):
     system_prompt: str | None = None
 
 
+class FileOut(BaseModel):
+    """A file attached to a message; ``url`` downloads it (its owner only)."""
+
+    id: int
+    filename: str
+    media_type: str
+    kind: Literal["text", "image"]
+    size: int
+    url: str
+
+
 class MessageOut(BaseModel):
     """One message; ``complete`` is false for a reply cut off by stop, an error or a crash."""
 
@@ -43,6 +58,8 @@ class MessageOut(BaseModel):
     feedback: Literal["up", "down"] | None = None
     """The owner's rating of a reply."""
     feedback_comment: str | None = None
+    attachments: list[FileOut] = []
+    """The files sent with a user message."""
 
 
 class ConversationList(BaseModel):
@@ -75,7 +92,18 @@ def conversation_out(info: ConversationInfo) -> ConversationOut:
     )
 
 
-def message_out(message: StoredMessage) -> MessageOut:
+def file_out(info: AttachmentInfo) -> FileOut:
+    return FileOut(
+        id=info.id,
+        filename=info.filename,
+        media_type=info.media_type,
+        kind=info.kind,
+        size=info.size,
+        url=f"/api/attachments/{info.id}",
+    )
+
+
+def message_out(message: StoredMessage, files: Iterable[AttachmentInfo] = ()) -> MessageOut:
     return MessageOut(
         id=message.id,
         role=message.role,
@@ -85,4 +113,5 @@ def message_out(message: StoredMessage) -> MessageOut:
         created_at=message.created_at,
         feedback=RATINGS.get(message.feedback),
         feedback_comment=message.feedback_comment,
+        attachments=[file_out(info) for info in files],
     )

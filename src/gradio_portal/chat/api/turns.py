@@ -50,12 +50,24 @@ class TurnIn(BaseModel):
         description="Instructions for the model in this conversation; null: the default.",
         examples=["Answer in French."],
     )
+    attachments: list[int] = Field(
+        default=[],
+        max_length=100,
+        description="Ids of files uploaded with POST /api/attachments, sent with the message.",
+        examples=[[]],
+    )
 
 
 class MessageIn(BaseModel):
     """A message to add to a conversation, or the new text of an edited one."""
 
     message: str = Field(description="The text to send.", examples=["And on Sunday?"])
+    attachments: list[int] = Field(
+        default=[],
+        max_length=100,
+        description="Ids of files uploaded with POST /api/attachments (new messages only).",
+        examples=[[]],
+    )
 
 
 class TurnOut(BaseModel):
@@ -127,7 +139,7 @@ def build_turns_router(service: ChatService, auth: ApiAuth) -> APIRouter:
                 final = update
         body = TurnOut(
             id=turn.conversation.id,
-            message=message_out(turn.user_message),
+            message=message_out(turn.user_message, turn.listed.get(turn.user_message.id, ())),
             reply=message_out(_reply(turn, final)),
         )
         return JSONResponse(body.model_dump(mode="json"), status_code=200, headers=PRIVATE)
@@ -152,7 +164,12 @@ def build_turns_router(service: ChatService, auth: ApiAuth) -> APIRouter:
         text = cleaned(turn_in.message)
         try:
             turn = await service.start(
-                user, None, text, model=turn_in.model, system_prompt=turn_in.system_prompt
+                user,
+                None,
+                text,
+                model=turn_in.model,
+                system_prompt=turn_in.system_prompt,
+                attachments=turn_in.attachments,
             )
         except MessageRejected as exc:
             raise refusal(exc) from None
@@ -173,7 +190,9 @@ def build_turns_router(service: ChatService, auth: ApiAuth) -> APIRouter:
     ) -> Response:
         text = cleaned(message_in.message)
         try:
-            turn = await service.add_message(user, conversation_id, text)
+            turn = await service.add_message(
+                user, conversation_id, text, attachments=message_in.attachments
+            )
         except MessageRejected as exc:
             raise refusal(exc) from None
         if turn is None:
@@ -252,7 +271,8 @@ def _event(name: str, data: object) -> str:
 
 async def _events(service: ChatService, user: User, turn: Turn) -> AsyncIterator[str]:
     """The reply as server-sent events; closing this generator stops and keeps the reply."""
-    first = {"id": turn.conversation.id, "message": message_out(turn.user_message)}
+    asked = message_out(turn.user_message, turn.listed.get(turn.user_message.id, ()))
+    first = {"id": turn.conversation.id, "message": asked}
     yield _event("conversation", _json(first))
     sent = ""
     async with contextlib.aclosing(service.reply(user, turn)) as updates:

@@ -11,7 +11,10 @@ from gradio_portal.chat.backends.base import (
     ChatBackend,
     ChatMessage,
     ChatRequest,
+    ImagePart,
+    ModelLister,
     Role,
+    available_models,
     bound_history,
 )
 from gradio_portal.chat.backends.echo import EchoBackend
@@ -24,8 +27,11 @@ __all__ = [
     "ChatMessage",
     "ChatRequest",
     "EchoBackend",
+    "ImagePart",
+    "ModelLister",
     "OpenAIBackend",
     "Role",
+    "available_models",
     "bound_history",
     "build_backend",
 ]

@@ -6,6 +6,7 @@ behind the `ChatBackend` protocol, so the chat app never knows which model it ta
 
 from __future__ import annotations
 
+import base64
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -14,7 +15,10 @@ __all__ = [
     "ChatBackend",
     "ChatMessage",
     "ChatRequest",
+    "ImagePart",
+    "ModelLister",
     "Role",
+    "available_models",
     "bound_history",
 ]
 
@@ -22,24 +26,48 @@ Role = Literal["user", "assistant", "system"]
 
 
 @dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image a message carries for the model: its media type (``image/png``) and bytes.
+
+    Its ``repr`` names the size, never the bytes, so a logged request stays short.
+    """
+
+    media_type: str
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"ImagePart(media_type={self.media_type!r}, size={len(self.data)})"
+
+    @property
+    def data_url(self) -> str:
+        """The image as a ``data:`` URL (base64), the form OpenAI's ``image_url`` takes."""
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One message of a conversation, as a model sees it."""
+    """One message of a conversation, as a model sees it: its text, and any images."""
 
     role: Role
     content: str
+    images: tuple[ImagePart, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
     """Everything a backend needs to answer one user turn.
 
-    `history` holds the earlier messages, oldest first, without the new `message`.
+    `history` holds the earlier messages, oldest first, without the new `message`; `images`
+    go with the new message. `model` picks one of the backend's models for this turn; None
+    leaves the backend's own default.
     """
 
     message: str
     history: tuple[ChatMessage, ...] = ()
     user_display_name: str = ""
     system_prompt: str | None = None
+    model: str | None = None
+    images: tuple[ImagePart, ...] = ()
 
 
 class ChatBackend(Protocol):
@@ -62,6 +90,35 @@ class ChatBackend(Protocol):
         ...
 
 
+class ModelLister(Protocol):
+    """A backend that can say which models it offers: optional, see :func:`available_models`."""
+
+    async def models(self) -> tuple[str, ...]:
+        """The model ids the backend can answer with, sorted; `BackendError` when unknown."""
+        ...
+
+
+async def available_models(backend: object) -> tuple[str, ...]:
+    """The models `backend` offers, or ``()`` when it cannot list them (no ``models`` method).
+
+    Listing is optional for a backend, so this helper is how callers ask. A `BackendError`
+    from the backend (its model server is unreachable, say) is raised as it is: callers
+    usually fall back to the configured model and may show the error's text.
+
+    Example::
+
+        try:
+            choices = await available_models(backend) or (settings.openai_model,)
+        except BackendError:
+            choices = (settings.openai_model,)
+    """
+    models = getattr(backend, "models", None)
+    if models is None:
+        return ()
+    listed = await models()
+    return tuple(str(model) for model in listed)
+
+
 def bound_history(history: Sequence[ChatMessage], budget_chars: int) -> tuple[ChatMessage, ...]:
     """Keep the most recent messages of `history` whose contents together fit `budget_chars`.
 
@@ -78,7 +135,7 @@ def bound_history(history: Sequence[ChatMessage], budget_chars: int) -> tuple[Ch
 
     >>> msgs = [ChatMessage("user", "aaaa"), ChatMessage("assistant", "bb")]
     >>> bound_history(msgs, 5)
-    (ChatMessage(role='assistant', content='bb'),)
+    (ChatMessage(role='assistant', content='bb', images=()),)
     """
     if budget_chars < 0:
         raise ValueError(f"budget_chars must be 0 or more, not {budget_chars}")

@@ -49,6 +49,10 @@ class EchoBackend:
         padding = itertools.islice(itertools.cycle(_FILLER), max(0, self.reply_tokens - len(words)))
         return [*words, *padding][: self.reply_tokens]
 
+    async def models(self) -> tuple[str, ...]:
+        """The one model this backend is: ``("echo",)``."""
+        return (self.name,)
+
     async def stream(self, request: ChatRequest) -> AsyncGenerator[str, None]:
         """Yield the reply word by word, paced at `tokens_per_second` when it is set."""
         words = self.words(request)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import httpx
 
 from gradio_portal import BackendError
-from gradio_portal.chat.backends.base import ChatRequest
+from gradio_portal.chat.backends.base import ChatMessage, ChatRequest, ImagePart
 
 __all__ = ["OpenAIBackend"]
 
@@ -29,11 +30,22 @@ MODEL_SETTING = "GRADIO_PORTAL_OPENAI_MODEL"
 _DETAIL_CHARS = 300
 _ERROR_BODY_BYTES = 4096
 
+# The model list is asked for when a page offers a choice of models: kept a minute, and a
+# failure kept a few seconds, so a down server is not asked again by every page at once.
+MODELS_TTL = 60.0
+_MODELS_FAILURE_TTL = 10.0
+# Listing is a quick call made while a page waits: it gets less time than a reply.
+_MODELS_TIMEOUT = 10.0
+
 
 class OpenAIBackend:
     """Streams replies from ``POST {base_url}/chat/completions``.
 
-    The request carries the system prompt (when set), the history and the new user message.
+    The request carries the system prompt (when set), the history and the new user message,
+    for ``request.model`` when set and `model` otherwise. A message with images is sent as
+    content parts (its text, then each image as a base64 ``data:`` URL); a message without
+    stays a plain string, which every compatible server accepts. :meth:`models` lists the
+    server's models (``GET {base_url}/models``), cached for a minute.
     `timeout` bounds connecting and each wait for more data, not the whole reply: a long
     answer that keeps streaming is never cut. Pass `client` to share an `httpx.AsyncClient`
     (and its connection pool) that you close yourself; otherwise the backend creates one per
@@ -71,6 +83,8 @@ class OpenAIBackend:
         self._api_key = api_key or None
         self._client = client
         self._owned: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = None
+        # (monotonic expiry, the sorted ids or the error's text)
+        self._models: tuple[float, tuple[str, ...] | BackendError] | None = None
 
     def __repr__(self) -> str:
         # Written out so the key can never reach a log through repr().
@@ -89,10 +103,9 @@ class OpenAIBackend:
         Raises `BackendError` for HTTP errors, unreachable servers, timeouts, replies cut
         short, unreadable chunks and errors the server reports mid-stream.
         """
-        body = {"model": self.model, "messages": _messages(request), "stream": True}
-        headers = {"Accept": "text/event-stream"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
+        model = request.model or self.model
+        body = {"model": model, "messages": _messages(request), "stream": True}
+        headers = {"Accept": "text/event-stream", **self._auth()}
         try:
             async with self._http().stream(
                 "POST",
@@ -102,7 +115,9 @@ class OpenAIBackend:
                 timeout=self.timeout,
             ) as response:
                 if not response.is_success:
-                    raise self._status_error(response.status_code, await _error_detail(response))
+                    raise self._status_error(
+                        response.status_code, await _error_detail(response), model
+                    )
                 if response.headers.get("content-type", "").startswith("application/json"):
                     # Some proxies ignore "stream": the whole reply then comes as one object.
                     content = self._complete_reply(await response.aread())
@@ -138,6 +153,77 @@ class OpenAIBackend:
                 f"The request to the model server at {self._where} failed "
                 f"({type(exc).__name__}). Try again; if it keeps failing, check that server."
             ) from exc
+
+    async def models(self) -> tuple[str, ...]:
+        """The ids of the models the server lists (``GET {base_url}/models``), sorted.
+
+        Kept for :data:`MODELS_TTL` seconds per backend. Raises `BackendError` with a readable
+        text when the server cannot be reached or does not list its models (a failure is kept
+        for a few seconds too); callers then offer the configured model.
+        """
+        now = time.monotonic()
+        if self._models is not None and self._models[0] > now:
+            cached = self._models[1]
+            if isinstance(cached, BackendError):
+                raise BackendError(str(cached))
+            return cached
+        try:
+            listed = await self._list_models()
+        except BackendError as exc:
+            self._models = (time.monotonic() + _MODELS_FAILURE_TTL, exc)
+            raise
+        self._models = (time.monotonic() + MODELS_TTL, listed)
+        return listed
+
+    async def _list_models(self) -> tuple[str, ...]:
+        timeout = min(self.timeout, _MODELS_TIMEOUT)
+        asked = f"The model server at {self._where} was asked for its list of models"
+        try:
+            response = await self._http().get(
+                f"{self.base_url}/models",
+                headers={"Accept": "application/json", **self._auth()},
+                timeout=timeout,
+            )
+        except httpx.TimeoutException as exc:
+            raise BackendError(
+                f"{asked} and did not answer within {timeout:g} s. Try again in a moment."
+            ) from exc
+        except httpx.ConnectError as exc:
+            raise BackendError(
+                f"Could not reach the model server at {self._where} to list its models. Check "
+                f"that it is running and that {BASE_URL_SETTING} is right."
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise BackendError(
+                f"{asked}, and the request failed ({type(exc).__name__}). Try again; if it "
+                "keeps failing, check that server."
+            ) from exc
+        status = response.status_code
+        if status in (401, 403):
+            raise BackendError(f"{asked} and answered {status}: check {API_KEY_SETTING}.")
+        if not response.is_success:
+            detail = _body_detail(response.content[:_ERROR_BODY_BYTES])
+            said = f" The server said: {self._quote(detail)}." if detail else ""
+            raise BackendError(
+                f"{asked} and answered {status}: it may not list models (GET /models), or "
+                f"{BASE_URL_SETTING} is not the address the API starts at.{said}"
+            )
+        try:
+            payload = _object(response.json())
+        except ValueError:
+            payload = None
+        data = payload.get("data") if payload is not None else None
+        if not isinstance(data, list):
+            raise BackendError(
+                f"{asked} and sent an answer this portal cannot read "
+                f"({self._quote(response.text[:_ERROR_BODY_BYTES])}). Check that it speaks the "
+                "OpenAI API."
+            )
+        ids = {item.get("id") for item in data if isinstance(item, dict)}
+        return tuple(sorted(i for i in ids if isinstance(i, str) and i))
+
+    def _auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is not None:
@@ -200,12 +286,17 @@ class OpenAIBackend:
             )
         return chunk
 
-    def _status_error(self, status: int, detail: str) -> BackendError:
+    def _status_error(self, status: int, detail: str, model: str) -> BackendError:
         said = f" The server said: {self._quote(detail)}." if detail else ""
         where = f"The model server at {self._where} answered {status}"
         if status in (401, 403):
             # The body is not quoted: servers echo (parts of) the rejected key in it.
             return BackendError(f"{where}: check {API_KEY_SETTING}.")
+        if status == 404 and model != self.model:
+            return BackendError(
+                f"{where}: the model {model!r} is not available there. Choose another model "
+                f"for this conversation.{said}"
+            )
         if status == 404:
             return BackendError(
                 f"{where}: check {MODEL_SETTING} (now {self.model!r}) and that "
@@ -247,15 +338,28 @@ class OpenAIBackend:
         return f"“{text}”"
 
 
-def _messages(request: ChatRequest) -> list[dict[str, str]]:
+def _messages(request: ChatRequest) -> list[dict[str, Any]]:
     # The display name is not sent: OpenAI's "name" field rejects spaces and many
     # compatible servers reject the field altogether.
-    messages: list[dict[str, str]] = []
+    messages: list[dict[str, Any]] = []
     if request.system_prompt:
         messages.append({"role": "system", "content": request.system_prompt})
-    messages.extend({"role": m.role, "content": m.content} for m in request.history)
-    messages.append({"role": "user", "content": request.message})
+    messages.extend(_message(m) for m in request.history)
+    messages.append(_message(ChatMessage("user", request.message, request.images)))
     return messages
+
+
+def _message(message: ChatMessage) -> dict[str, Any]:
+    """One message on the wire: plain text, or content parts when it carries images."""
+    if not message.images:
+        return {"role": message.role, "content": message.content}
+    return {"role": message.role, "content": _content_parts(message.content, message.images)}
+
+
+def _content_parts(text: str, images: tuple[ImagePart, ...]) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    parts.extend({"type": "image_url", "image_url": {"url": image.data_url}} for image in images)
+    return parts
 
 
 async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
@@ -281,7 +385,12 @@ async def _error_detail(response: httpx.Response) -> str:
         raw += piece
         if len(raw) >= _ERROR_BODY_BYTES:
             break
-    text = raw[:_ERROR_BODY_BYTES].decode("utf-8", errors="replace")
+    return _body_detail(raw[:_ERROR_BODY_BYTES])
+
+
+def _body_detail(raw: bytes) -> str:
+    """The readable part of an error body: its JSON error message, or its text."""
+    text = raw.decode("utf-8", errors="replace")
     try:
         payload = _object(json.loads(text))
     except ValueError:

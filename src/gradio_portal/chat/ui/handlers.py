@@ -14,8 +14,10 @@ handlers explain themselves in comments unless that description is meant.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -28,6 +30,8 @@ from gradio_portal.auth.access_tokens import ADMIN_TOKENS_PATH, TOKENS_PATH
 from gradio_portal.auth.account import PASSWORD_PATH, SESSIONS_PATH
 from gradio_portal.auth.admin import ADMIN_USERS_PATH
 from gradio_portal.auth.audit_page import AUDIT_PATH
+from gradio_portal.chat.api.attachments import ATTACHMENTS_PREFIX
+from gradio_portal.chat.attachments import AttachmentInfo
 from gradio_portal.chat.markdown import markdown_text, notice_for
 from gradio_portal.chat.repository import NOT_ANSWERABLE, ConversationPage, StoredMessage
 from gradio_portal.chat.service import ChatService, OpenedConversation
@@ -135,7 +139,7 @@ class ChatHandlers:
         try:
             cleaned = service.clean(text or "")
         except MessageRejected as exc:
-            raise gr.Error(str(exc), title="Message not sent", print_exception=False) from None
+            return self._not_sent(pending, exc)
         if cleaned is None:
             pending.turn = None
             return {ui.message: "", ui.pending_reply: pending}  # blank: nothing to answer
@@ -155,9 +159,9 @@ class ChatHandlers:
                 attachments=[attachment_id for attachment_id, _ in pending.attachments],
             )
         except MessageRejected as exc:
-            raise gr.Error(str(exc), title="Message not sent", print_exception=False) from None
+            return self._not_sent(pending, exc)
         pending.attachments = []
-        shown = [*bubbles(turn.recent), *bubbles([turn.user_message])]
+        shown = bubbles([*turn.recent, turn.user_message], turn.listed)
         opened = OpenedConversation(turn.conversation, (), 0)
         # No await from here on: a cancelled event cannot leave the page marked busy.
         pending.turn, pending.shown, pending.busy = turn, shown, True
@@ -183,7 +187,7 @@ class ChatHandlers:
                 return
             pending = PendingReply()
             pending.turn = found
-            pending.shown = [*bubbles(found.recent), *bubbles([found.user_message])]
+            pending.shown = bubbles([*found.recent, found.user_message], found.listed)
         turn, shown = pending.turn, pending.shown
         pending.turn = None  # each turn is answered once
         if turn is None:
@@ -201,6 +205,19 @@ class ChatHandlers:
                     yield [*shown, reply_bubble(update.text, update.error)]
         finally:
             pending.busy = False
+
+    def _not_sent(self, pending: PendingReply, refused: MessageRejected) -> dict[Any, Any]:
+        """A refused message (too long, over the daily limit, a file that cannot go): the
+        reason where the page shows notices, and the text left in the box to fix or resend.
+
+        Not a ``gr.Error``: this event skips the queue, and only the queue's stream carries
+        error toasts to the page.
+        """
+        pending.turn = None
+        return {
+            self.layout.notice: gr.update(value=f"**Message not sent.** {refused}", visible=True),
+            self.layout.pending_reply: pending,
+        }
 
     @staticmethod
     def ready_to_send(pending: PendingReply | None) -> Any:
@@ -297,7 +314,7 @@ class ChatHandlers:
             raise gr.Error(str(exc), title="Not sent", print_exception=False) from None
         if turn is None:
             raise gr.Error("This conversation no longer exists.", print_exception=False)
-        shown = [*bubbles(turn.recent), *bubbles([turn.user_message])]
+        shown = bubbles([*turn.recent, turn.user_message], turn.listed)
         pending.turn, pending.shown, pending.busy = turn, shown, True
         return {
             ui.chatbot: shown,
@@ -354,12 +371,17 @@ class ChatHandlers:
 
     async def model_choices(self) -> Any:
         models = await self.service.models()
-        default = self.service.default_model
         return gr.update(
-            choices=list(models),
-            value=default if default in models else None,
-            visible=bool(models),
+            choices=list(models), value=await self._shown_model(None), visible=bool(models)
         )
+
+    async def _shown_model(self, chosen: str | None) -> str | None:
+        """The model a conversation uses: its own, else the default, else the first offered."""
+        if chosen:
+            return chosen
+        models = await self.service.models()
+        default = self.service.default_model
+        return default if default in models or not models else models[0]
 
     async def conversation_options(
         self, conversation_id: int | None, ctx: Context
@@ -372,7 +394,7 @@ class ChatHandlers:
             shares = self.shares
             shared = await anyio.to_thread.run_sync(lambda: shares.shared(ctx.user.id, info.id))
         return {
-            ui.model: (info.model if info else None) or self.service.default_model,
+            ui.model: await self._shown_model(info.model if info else None),
             ui.system_prompt: (info.system_prompt if info else None) or "",
             ui.share_row: gr.update(visible=shared is not None),
             ui.share_note: SHARED_NOTE if shared is not None else "",
@@ -440,6 +462,60 @@ class ChatHandlers:
         listed[ui.sidebar_note] = gr.update(value=note, visible=True)
         return listed
 
+    # -- attachments ---------------------------------------------------------------------------
+
+    async def attach(
+        self, paths: list[str] | None, pending: PendingReply | None, ctx: Context
+    ) -> dict[Any, Any]:
+        """Files chosen with "Attach files": stored at once, sent with the next message."""
+        store = self.service.attachments
+        if store is None:
+            raise gr.Error("This chat does not take attachments.", print_exception=False)
+        pending = pending or PendingReply()
+        refused: list[str] = []
+        for path in paths or []:
+            name = Path(path).name
+            if len(pending.attachments) >= store.max_files:
+                refused.append(
+                    f"{name} was not attached: a message takes at most {store.max_files} files."
+                )
+                continue
+            data = await anyio.to_thread.run_sync(_read_at_most, path, store.max_bytes + 1)
+            try:
+                if len(data) > store.max_bytes:
+                    raise store.too_large(name, os.path.getsize(path))
+                info = await anyio.to_thread.run_sync(store.add, ctx.user.id, name, data)
+            except MessageRejected as exc:
+                refused.append(str(exc))
+                continue
+            pending.attachments.append((info.id, info.filename))
+        if refused and not pending.attachments:
+            raise gr.Error("\n\n".join(refused), title="Not attached", print_exception=False)
+        for reason in refused:
+            gr.Warning(reason)
+        return {**self._attached_view(pending), self.layout.pending_reply: pending}
+
+    async def detach(self, pending: PendingReply | None, ctx: Context) -> dict[Any, Any]:
+        """ "Remove": the files attached to the next message are deleted, not sent."""
+        store = self.service.attachments
+        pending = pending or PendingReply()
+        if store is not None:
+            for attachment_id, _ in pending.attachments:
+                await anyio.to_thread.run_sync(store.delete, ctx.user.id, attachment_id)
+        pending.attachments = []
+        return {**self._attached_view(pending), self.layout.pending_reply: pending}
+
+    def attachments_sent(self, pending: PendingReply | None) -> dict[Any, Any]:
+        return self._attached_view(pending or PendingReply())
+
+    def _attached_view(self, pending: PendingReply) -> dict[Any, Any]:
+        ui = self.layout
+        names = ", ".join(markdown_text(name) for _, name in pending.attachments)
+        return {
+            ui.attached: gr.update(value=f"Attached: {names}", visible=bool(names)),
+            ui.detach: gr.update(visible=bool(names)),
+        }
+
     # -- sharing -------------------------------------------------------------------------------
 
     async def share(self, conversation_id: int | None, ctx: Context) -> dict[Any, Any]:
@@ -501,7 +577,7 @@ class ChatHandlers:
             }
         info = opened.conversation
         return {
-            ui.chatbot: bubbles(opened.messages),
+            ui.chatbot: bubbles(opened.messages, opened.files),
             ui.conversation: info.id,
             ui.page_query: f"?c={info.id}",
             ui.bar: gr.update(visible=True),
@@ -515,15 +591,38 @@ def show(visible: bool) -> Callable[[], Any]:
     return lambda: gr.update(visible=visible)
 
 
-def bubbles(messages: Iterable[StoredMessage]) -> list[dict[str, str]]:
-    """Stored messages as Chatbot messages; incomplete replies say why they stopped."""
+def bubbles(
+    messages: Iterable[StoredMessage], files: Mapping[int, Sequence[AttachmentInfo]] | None = None
+) -> list[dict[str, str]]:
+    """Stored messages as Chatbot messages; incomplete replies say why they stopped.
+
+    A user message lists its attached ``files`` (by message id) as links to their download
+    (images shown too), which only their owner can open.
+    """
     shown = []
+    files = files or {}
     for stored in messages:
         if stored.role == "user":
-            shown.append({"role": "user", "content": stored.content})
+            content = stored.content
+            if files.get(stored.id):
+                content += "\n\n" + "\n".join(file_line(info) for info in files[stored.id])
+            shown.append({"role": "user", "content": content})
         else:
             shown.append(reply_bubble(stored.content, notice_for(stored)))
     return shown
+
+
+def _read_at_most(path: str, limit: int) -> bytes:
+    with open(path, "rb") as file:
+        return file.read(limit)
+
+
+def file_line(info: AttachmentInfo) -> str:
+    """One attached file in a message: its name linked to its download (an image also shown)."""
+    url = f"{ATTACHMENTS_PREFIX}/{info.id}"
+    name = markdown_text(info.filename)
+    link = f"📎 [{name}]({url})"
+    return f"![{name}]({url})\n{link}" if info.kind == "image" else link
 
 
 def _role(message: object) -> str | None:

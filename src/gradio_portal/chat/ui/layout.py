@@ -190,7 +190,7 @@ def build_layout(*, login_path: str) -> ChatLayout:
     rated = gr.State(None)
     with gr.Row(equal_height=True, elem_id="attachments"):
         attach = gr.UploadButton(
-            "📎 Attach files",
+            "Attach files",
             file_count="multiple",
             size="sm",
             scale=0,

@@ -23,6 +23,7 @@ tests, the integration tests and the chat benchmark call them by name.
 from __future__ import annotations
 
 import gradio as gr
+from gradio.events import Dependency
 
 from gradio_portal.chat.service import ChatService
 from gradio_portal.chat.sharing import ShareLinks
@@ -67,13 +68,14 @@ def build_chat_blocks(
     with blocks:
         layout = build_layout(login_path=login_path)
         handlers = ChatHandlers(service, layout, base="/" + path.strip("/"), shares=shares)
-        _attach_events(blocks, layout, handlers)
-        _attach_features(blocks, layout, handlers)
+        sending = _attach_events(blocks, layout, handlers)
+        _attach_features(blocks, layout, handlers, sending)
     return blocks
 
 
-def _attach_events(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) -> None:
-    """Register the page's events, in the order the page has always had them."""
+def _attach_events(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) -> Dependency:
+    """Register the page's events, in the order the page has always had them; answer the
+    ``send`` event, which the page's later features follow too."""
     # What open_page and send both update: the conversation shown, and the sidebar.
     page_outputs = [
         ui.chatbot,
@@ -147,13 +149,17 @@ def _attach_events(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) ->
     )
     ui.cancel.click(show(False), None, ui.confirm_row, queue=False, api_visibility="undocumented")
     ui.confirm.click(handlers.delete_conversation, ui.conversation, None, api_name="delete")
+    return starting
 
 
-def _attach_features(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) -> None:
+def _attach_features(
+    blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers, sending: Dependency
+) -> None:
     """Search, answering again, ratings, model and instructions, sharing, attachments.
 
     Registered after the page's first events, so theirs keep their places; none of these
-    changes the inputs or outputs of ``send``, ``stream_reply`` or ``open_page``.
+    changes the inputs or outputs of ``send``, ``stream_reply`` or ``open_page``. Events that
+    confirm with a toast (``gr.Info``) go through the queue: only its stream carries toasts.
     """
     # What the open conversation uses, once the page knows which it is.
     options = [ui.model, ui.system_prompt, ui.share_row, ui.share_note, ui.share]
@@ -182,14 +188,12 @@ def _attach_features(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) 
         [ui.conversation, ui.pending_reply],
         again_outputs,
         api_name="regenerate",
-        queue=False,
     )
     editing = ui.chatbot.edit(
         handlers.edit_last,
         [ui.chatbot, ui.conversation, ui.pending_reply],
         again_outputs,
         api_name="edit",
-        queue=False,
     )
     for started in (regenerating, editing):
         streaming = started.success(
@@ -213,7 +217,6 @@ def _attach_features(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) 
         [ui.chatbot, ui.conversation],
         [ui.feedback_row, ui.rated],
         api_name="rate",
-        queue=False,
     )
     gr.on(
         [ui.send_feedback.click, ui.feedback_comment.submit],
@@ -221,34 +224,48 @@ def _attach_features(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) 
         [ui.feedback_comment, ui.rated, ui.conversation],
         [ui.feedback_row, ui.feedback_comment],
         api_name="comment",
-        queue=False,
     )
     ui.model.input(
         handlers.choose_model,
         [ui.model, ui.conversation, ui.pending_reply],
         ui.pending_reply,
         api_name="choose_model",
-        queue=False,
     )
     ui.save_options.click(
         handlers.save_instructions,
         [ui.system_prompt, ui.conversation, ui.pending_reply],
         ui.pending_reply,
         api_name="save_instructions",
-        queue=False,
     )
     ui.share.click(
         handlers.share,
         ui.conversation,
         [ui.share_row, ui.share_note, ui.share_url],
         api_name="share",
-        queue=False,
     ).success(None, ui.share_url, None, js=_COPY_LINK)
     ui.copy_share.click(None, ui.share_url, None, js=_COPY_LINK)
+    attached = [ui.attached, ui.detach]
+    ui.attach.upload(
+        handlers.attach,
+        [ui.attach, ui.pending_reply],
+        [*attached, ui.pending_reply],
+        api_name="attach",
+        show_progress="minimal",
+    )
+    # A sent message took its files along: the next one starts without.
+    sending.success(
+        handlers.attachments_sent,
+        ui.pending_reply,
+        attached,
+        api_visibility="undocumented",
+        queue=False,
+    )
+    ui.detach.click(
+        handlers.detach, ui.pending_reply, [*attached, ui.pending_reply], api_name="detach"
+    )
     ui.unshare.click(
         handlers.unshare,
         ui.conversation,
         [ui.share_row, ui.share_url, ui.share_note],
         api_name="unshare",
-        queue=False,
     )
