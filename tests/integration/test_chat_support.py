@@ -44,14 +44,14 @@ class ChatTab:
         self.events = GradioEvents(client, MOUNT, page=page)
         self.session_hash = secrets.token_hex(8)
 
-    def join(self, api_name: str, data: list[Any]) -> str:
+    def join(self, api_name: str, data: list[Any], event_data: Any = None) -> str:
         # As the browser does; the JSON is ASCII-escaped so that lone surrogates survive.
         query = self.events.page.partition("?")[2]
         body = {
             "data": data,
             "fn_index": self.events.fn_index(api_name),
             "session_hash": self.session_hash,
-            "event_data": None,
+            "event_data": event_data,
             "trigger_id": None,
         }
         response = self.client.post(
@@ -80,8 +80,10 @@ class ChatTab:
 
             yield messages()
 
-    def call(self, api_name: str, data: list[Any] | None = None) -> EventResult:
-        event_id = self.join(api_name, data or [])
+    def call(
+        self, api_name: str, data: list[Any] | None = None, event_data: Any = None
+    ) -> EventResult:
+        event_id = self.join(api_name, data or [], event_data)
         result = EventResult()
         with self.stream() as messages:
             for message in messages:

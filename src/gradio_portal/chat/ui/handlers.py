@@ -14,10 +14,8 @@ handlers explain themselves in comments unless that description is meant.
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -35,7 +33,6 @@ from gradio_portal.chat.attachments import AttachmentInfo
 from gradio_portal.chat.markdown import markdown_text, notice_for
 from gradio_portal.chat.repository import NOT_ANSWERABLE, ConversationPage, StoredMessage
 from gradio_portal.chat.service import ChatService, OpenedConversation
-from gradio_portal.chat.sharing import SHARED_PATH, ShareLinks
 from gradio_portal.chat.ui.layout import ChatLayout
 from gradio_portal.chat.ui.state import (
     NOT_FOUND,
@@ -44,7 +41,7 @@ from gradio_portal.chat.ui.state import (
     parse_conversation_id,
 )
 
-__all__ = ["ChatHandlers", "bubbles", "reply_bubble", "show"]
+__all__ = ["ChatHandlers", "bubbles", "file_line", "reply_bubble", "role_of", "show"]
 
 ACCOUNT_LINKS = " · ".join(
     f"[{name}]({path})"
@@ -61,11 +58,6 @@ ADMIN_LINKS = " · ".join(
         ("All tokens", ADMIN_TOKENS_PATH),
         ("Audit", AUDIT_PATH),
     )
-)
-SHARED_NOTE = (
-    "**Shared.** Anyone signed in who has the link reads this conversation as it was when "
-    "you shared it. Share again for a link with the latest messages (the old link stops "
-    "working)."
 )
 
 LIVENESS_INTERVAL = 2.0
@@ -85,12 +77,10 @@ class ChatHandlers:
         layout: ChatLayout,
         *,
         base: str,
-        shares: ShareLinks | None = None,
     ) -> None:
         self.service = service
         self.layout = layout
         self.base = base
-        self.shares = shares
 
     # -- opening the page ----------------------------------------------------------------------
 
@@ -114,7 +104,7 @@ class ChatHandlers:
             note = ""
         return {
             **self._opened_view(opened),
-            **self._sidebar(page, opened.conversation.id if opened else None),
+            **self.sidebar(page, opened.conversation.id if opened else None),
             ui.notice: gr.update(value=note, visible=bool(note)),
             ui.signed_in: f"Signed in as **{markdown_text(ctx.user.display_name)}**"
             + f"\n\n{ACCOUNT_LINKS}"
@@ -167,7 +157,7 @@ class ChatHandlers:
         pending.turn, pending.shown, pending.busy = turn, shown, True
         return {
             **self._opened_view(opened),
-            **self._sidebar(page, turn.conversation.id),
+            **self.sidebar(page, turn.conversation.id),
             ui.chatbot: shown,
             ui.message: gr.update(value="", submit_btn=False, stop_btn=True),
             ui.notice: gr.update(visible=False),
@@ -240,7 +230,7 @@ class ChatHandlers:
         if info is None:
             raise gr.Error("This conversation no longer exists.", print_exception=False)
         page = await self.service.conversations(ctx.user, limit=SIDEBAR_LIMIT)
-        return {ui.title: info.title, **self._sidebar(page, info.id)}
+        return {ui.title: info.title, **self.sidebar(page, info.id)}
 
     async def delete_conversation(self, conversation_id: int | None, ctx: Context) -> Redirect:
         if conversation_id is not None:
@@ -278,7 +268,7 @@ class ChatHandlers:
     ) -> dict[Any, Any]:
         """An edited user message: only the last one can be edited (and is sent again)."""
         shown = shown or []
-        users = [i for i, m in enumerate(shown) if _role(m) == "user"]
+        users = [i for i, m in enumerate(shown) if role_of(m) == "user"]
         index = edit.index if isinstance(edit.index, int) else -1
         if not users or index != users[-1]:
             raise gr.Error(NOT_ANSWERABLE, title="Not edited", print_exception=False)
@@ -322,232 +312,9 @@ class ChatHandlers:
             ui.pending_reply: pending,
         }
 
-    # -- feedback ------------------------------------------------------------------------------
-
-    async def rate(
-        self,
-        shown: list[dict[str, Any]] | None,
-        conversation_id: int | None,
-        like: gr.LikeData,
-        ctx: Context,
-    ) -> dict[Any, Any]:
-        """A thumbs up or down on a reply; then the comment box for it."""
-        ui = self.layout
-        shown = shown or []
-        index = like.index if isinstance(like.index, int) else -1
-        opened = await self.service.open(ctx.user, conversation_id) if conversation_id else None
-        # The chatbot and the stored messages end with the same message: count from the end.
-        back = len(shown) - index
-        if opened is None or not 0 <= index < len(shown) or not 0 < back <= len(opened.messages):
-            raise gr.Error("This reply cannot be rated: reload the page.", print_exception=False)
-        target = opened.messages[-back]
-        if target.role != "assistant" or _role(shown[index]) != "assistant":
-            raise gr.Error("Only replies can be rated.", print_exception=False)
-        rating = 1 if like.liked is True else -1 if like.liked is False else None
-        rated = await self.service.rate(ctx.user, conversation_id or 0, target.id, rating)
-        if rated is None:
-            raise gr.Error("This reply no longer exists.", print_exception=False)
-        return {ui.feedback_row: gr.update(visible=True), ui.rated: (target.id, rating)}
-
-    async def comment(
-        self,
-        text: str | None,
-        rated: tuple[int, int | None] | None,
-        conversation_id: int | None,
-        ctx: Context,
-    ) -> dict[Any, Any]:
-        """The comment on the reply just rated, stored with its rating."""
-        ui = self.layout
-        if rated is not None and conversation_id is not None and (text or "").strip():
-            message_id, rating = rated
-            try:
-                await self.service.rate(ctx.user, conversation_id, message_id, rating, text)
-            except MessageRejected as exc:
-                raise gr.Error(str(exc), print_exception=False) from None
-            gr.Info("Thank you for the feedback.")
-        return {ui.feedback_row: gr.update(visible=False), ui.feedback_comment: ""}
-
-    # -- model and instructions ----------------------------------------------------------------
-
-    async def model_choices(self) -> Any:
-        models = await self.service.models()
-        return gr.update(
-            choices=list(models), value=await self._shown_model(None), visible=bool(models)
-        )
-
-    async def _shown_model(self, chosen: str | None) -> str | None:
-        """The model a conversation uses: its own, else the default, else the first offered."""
-        if chosen:
-            return chosen
-        models = await self.service.models()
-        default = self.service.default_model
-        return default if default in models or not models else models[0]
-
-    async def conversation_options(
-        self, conversation_id: int | None, ctx: Context
-    ) -> dict[Any, Any]:
-        """The open conversation's model, system prompt and whether it is shared."""
-        ui = self.layout
-        info = await self.service.get(ctx.user, conversation_id) if conversation_id else None
-        shared = None
-        if info is not None and self.shares is not None:
-            shares = self.shares
-            shared = await anyio.to_thread.run_sync(lambda: shares.shared(ctx.user.id, info.id))
-        return {
-            ui.model: await self._shown_model(info.model if info else None),
-            ui.system_prompt: (info.system_prompt if info else None) or "",
-            ui.share_row: gr.update(visible=shared is not None),
-            ui.share_note: SHARED_NOTE if shared is not None else "",
-            ui.share: gr.update(visible=self.shares is not None),
-        }
-
-    async def choose_model(
-        self,
-        model: str | None,
-        conversation_id: int | None,
-        pending: PendingReply | None,
-        ctx: Context,
-    ) -> PendingReply:
-        pending = pending or PendingReply()
-        try:
-            if conversation_id is None:
-                pending.model = await self.service.check_model(model)
-            elif await self.service.configure(ctx.user, conversation_id, model=model) is None:
-                raise gr.Error("This conversation no longer exists.", print_exception=False)
-        except MessageRejected as exc:
-            raise gr.Error(str(exc), title="Model not changed", print_exception=False) from None
-        return pending
-
-    async def save_instructions(
-        self,
-        text: str | None,
-        conversation_id: int | None,
-        pending: PendingReply | None,
-        ctx: Context,
-    ) -> PendingReply:
-        pending = pending or PendingReply()
-        try:
-            if conversation_id is None:
-                pending.system_prompt = self.service.clean_system_prompt(text)
-            else:
-                saved = await self.service.configure(
-                    ctx.user, conversation_id, system_prompt=text or None
-                )
-                if saved is None:
-                    raise gr.Error("This conversation no longer exists.", print_exception=False)
-        except MessageRejected as exc:
-            raise gr.Error(str(exc), title="Not saved", print_exception=False) from None
-        gr.Info("Saved: the next replies follow these instructions.")
-        return pending
-
-    # -- search --------------------------------------------------------------------------------
-
-    async def search(
-        self, text: str | None, conversation_id: int | None, ctx: Context
-    ) -> dict[Any, Any]:
-        """The sidebar lists the conversations matching ``text`` (all of them when empty)."""
-        ui = self.layout
-        query = (text or "").strip()
-        if not query:
-            page = await self.service.conversations(ctx.user, limit=SIDEBAR_LIMIT)
-            return self._sidebar(page, conversation_id)
-        found = await self.service.search(ctx.user, query, limit=SIDEBAR_LIMIT)
-        listed = self._sidebar(found, conversation_id)
-        note = (
-            "No conversation matches."
-            if not found.total
-            else f"{found.total} conversation{'s' if found.total != 1 else ''} found"
-            + (f"; the first {len(found.items)} listed." if found.total > len(found.items) else ".")
-        )
-        listed[ui.sidebar_note] = gr.update(value=note, visible=True)
-        return listed
-
-    # -- attachments ---------------------------------------------------------------------------
-
-    async def attach(
-        self, paths: list[str] | None, pending: PendingReply | None, ctx: Context
-    ) -> dict[Any, Any]:
-        """Files chosen with "Attach files": stored at once, sent with the next message."""
-        store = self.service.attachments
-        if store is None:
-            raise gr.Error("This chat does not take attachments.", print_exception=False)
-        pending = pending or PendingReply()
-        refused: list[str] = []
-        for path in paths or []:
-            name = Path(path).name
-            if len(pending.attachments) >= store.max_files:
-                refused.append(
-                    f"{name} was not attached: a message takes at most {store.max_files} files."
-                )
-                continue
-            data = await anyio.to_thread.run_sync(_read_at_most, path, store.max_bytes + 1)
-            try:
-                if len(data) > store.max_bytes:
-                    raise store.too_large(name, os.path.getsize(path))
-                info = await anyio.to_thread.run_sync(store.add, ctx.user.id, name, data)
-            except MessageRejected as exc:
-                refused.append(str(exc))
-                continue
-            pending.attachments.append((info.id, info.filename))
-        if refused and not pending.attachments:
-            raise gr.Error("\n\n".join(refused), title="Not attached", print_exception=False)
-        for reason in refused:
-            gr.Warning(reason)
-        return {**self._attached_view(pending), self.layout.pending_reply: pending}
-
-    async def detach(self, pending: PendingReply | None, ctx: Context) -> dict[Any, Any]:
-        """ "Remove": the files attached to the next message are deleted, not sent."""
-        store = self.service.attachments
-        pending = pending or PendingReply()
-        if store is not None:
-            for attachment_id, _ in pending.attachments:
-                await anyio.to_thread.run_sync(store.delete, ctx.user.id, attachment_id)
-        pending.attachments = []
-        return {**self._attached_view(pending), self.layout.pending_reply: pending}
-
-    def attachments_sent(self, pending: PendingReply | None) -> dict[Any, Any]:
-        return self._attached_view(pending or PendingReply())
-
-    def _attached_view(self, pending: PendingReply) -> dict[Any, Any]:
-        ui = self.layout
-        names = ", ".join(markdown_text(name) for _, name in pending.attachments)
-        return {
-            ui.attached: gr.update(value=f"Attached: {names}", visible=bool(names)),
-            ui.detach: gr.update(visible=bool(names)),
-        }
-
-    # -- sharing -------------------------------------------------------------------------------
-
-    async def share(self, conversation_id: int | None, ctx: Context) -> dict[Any, Any]:
-        """A new read-only link to the conversation as it is now; the page copies it."""
-        ui = self.layout
-        shares = self.shares
-        if shares is None or conversation_id is None:
-            raise gr.Error(
-                "Send a message first: there is nothing to share yet.", print_exception=False
-            )
-        token = await anyio.to_thread.run_sync(lambda: shares.share(ctx.user.id, conversation_id))
-        if token is None:
-            raise gr.Error("This conversation no longer exists.", print_exception=False)
-        url = SHARED_PATH + token
-        gr.Info("Link copied. Anyone signed in who has it can read this conversation.")
-        return {
-            ui.share_row: gr.update(visible=True),
-            ui.share_note: f"{SHARED_NOTE}\n\nLink: `{url}`",
-            ui.share_url: url,
-        }
-
-    async def unshare(self, conversation_id: int | None, ctx: Context) -> dict[Any, Any]:
-        ui = self.layout
-        shares = self.shares
-        if shares is not None and conversation_id is not None:
-            await anyio.to_thread.run_sync(lambda: shares.revoke(ctx.user.id, conversation_id))
-            gr.Info("The link no longer works.")
-        return {ui.share_row: gr.update(visible=False), ui.share_url: "", ui.share_note: ""}
-
     # -- what the page shows -------------------------------------------------------------------
 
-    def _sidebar(self, page: ConversationPage, current: int | None) -> dict[Any, Any]:
+    def sidebar(self, page: ConversationPage, current: int | None) -> dict[Any, Any]:
         """The conversation list with ``current`` selected, and the note on those not listed."""
         ui = self.layout
         choices = [(info.title, str(info.id)) for info in page.items]
@@ -612,11 +379,6 @@ def bubbles(
     return shown
 
 
-def _read_at_most(path: str, limit: int) -> bytes:
-    with open(path, "rb") as file:
-        return file.read(limit)
-
-
 def file_line(info: AttachmentInfo) -> str:
     """One attached file in a message: its name linked to its download (an image also shown)."""
     url = f"{ATTACHMENTS_PREFIX}/{info.id}"
@@ -625,7 +387,7 @@ def file_line(info: AttachmentInfo) -> str:
     return f"![{name}]({url})\n{link}" if info.kind == "image" else link
 
 
-def _role(message: object) -> str | None:
+def role_of(message: object) -> str | None:
     """The role of a Chatbot message as the page sent it back."""
     role = message.get("role") if isinstance(message, dict) else getattr(message, "role", None)
     return role if isinstance(role, str) else None

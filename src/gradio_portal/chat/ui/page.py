@@ -27,6 +27,7 @@ from gradio.events import Dependency
 
 from gradio_portal.chat.service import ChatService
 from gradio_portal.chat.sharing import ShareLinks
+from gradio_portal.chat.ui.features import FeatureHandlers
 from gradio_portal.chat.ui.handlers import ChatHandlers, show
 from gradio_portal.chat.ui.layout import ChatLayout, build_layout
 
@@ -67,9 +68,11 @@ def build_chat_blocks(
     blocks = gr.Blocks(title="Chat", fill_height=True, fill_width=True)
     with blocks:
         layout = build_layout(login_path=login_path)
-        handlers = ChatHandlers(service, layout, base="/" + path.strip("/"), shares=shares)
+        handlers = ChatHandlers(service, layout, base="/" + path.strip("/"))
         sending = _attach_events(blocks, layout, handlers)
-        _attach_features(blocks, layout, handlers, sending)
+        _attach_features(
+            blocks, layout, handlers, FeatureHandlers(handlers, shares=shares), sending
+        )
     return blocks
 
 
@@ -153,7 +156,11 @@ def _attach_events(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) ->
 
 
 def _attach_features(
-    blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers, sending: Dependency
+    blocks: gr.Blocks,
+    ui: ChatLayout,
+    handlers: ChatHandlers,
+    tools: FeatureHandlers,
+    sending: Dependency,
 ) -> None:
     """Search, answering again, ratings, model and instructions, sharing, attachments.
 
@@ -163,9 +170,9 @@ def _attach_features(
     """
     # What the open conversation uses, once the page knows which it is.
     options = [ui.model, ui.system_prompt, ui.share_row, ui.share_note, ui.share]
-    blocks.load(handlers.model_choices, None, ui.model, queue=False, show_progress="hidden")
+    blocks.load(tools.model_choices, None, ui.model, queue=False, show_progress="hidden")
     ui.conversation.change(
-        handlers.conversation_options,
+        tools.conversation_options,
         ui.conversation,
         options,
         api_name="conversation_options",
@@ -174,7 +181,7 @@ def _attach_features(
     )
     gr.on(
         [ui.search.submit, ui.search.input],
-        handlers.search,
+        tools.search,
         [ui.search, ui.conversation],
         [ui.conversations, ui.sidebar_note],
         api_name="search",
@@ -213,32 +220,32 @@ def _attach_features(
         )
         ui.message.stop(None, None, None, cancels=[streaming])
     ui.chatbot.like(
-        handlers.rate,
+        tools.rate,
         [ui.chatbot, ui.conversation],
         [ui.feedback_row, ui.rated],
         api_name="rate",
     )
     gr.on(
         [ui.send_feedback.click, ui.feedback_comment.submit],
-        handlers.comment,
+        tools.comment,
         [ui.feedback_comment, ui.rated, ui.conversation],
         [ui.feedback_row, ui.feedback_comment],
         api_name="comment",
     )
     ui.model.input(
-        handlers.choose_model,
+        tools.choose_model,
         [ui.model, ui.conversation, ui.pending_reply],
         ui.pending_reply,
         api_name="choose_model",
     )
     ui.save_options.click(
-        handlers.save_instructions,
+        tools.save_instructions,
         [ui.system_prompt, ui.conversation, ui.pending_reply],
         ui.pending_reply,
         api_name="save_instructions",
     )
     ui.share.click(
-        handlers.share,
+        tools.share,
         ui.conversation,
         [ui.share_row, ui.share_note, ui.share_url],
         api_name="share",
@@ -246,7 +253,7 @@ def _attach_features(
     ui.copy_share.click(None, ui.share_url, None, js=_COPY_LINK)
     attached = [ui.attached, ui.detach]
     ui.attach.upload(
-        handlers.attach,
+        tools.attach,
         [ui.attach, ui.pending_reply],
         [*attached, ui.pending_reply],
         api_name="attach",
@@ -254,17 +261,17 @@ def _attach_features(
     )
     # A sent message took its files along: the next one starts without.
     sending.success(
-        handlers.attachments_sent,
+        tools.attachments_sent,
         ui.pending_reply,
         attached,
         api_visibility="undocumented",
         queue=False,
     )
     ui.detach.click(
-        handlers.detach, ui.pending_reply, [*attached, ui.pending_reply], api_name="detach"
+        tools.detach, ui.pending_reply, [*attached, ui.pending_reply], api_name="detach"
     )
     ui.unshare.click(
-        handlers.unshare,
+        tools.unshare,
         ui.conversation,
         [ui.share_row, ui.share_url, ui.share_note],
         api_name="unshare",
