@@ -59,6 +59,7 @@ def benchmarks(quick: bool) -> dict[str, Callable[[], Section]]:
         bench_micro,
         bench_navigation,
         bench_profile,
+        bench_search,
     )
 
     if quick:
@@ -68,6 +69,7 @@ def benchmarks(quick: bool) -> dict[str, Callable[[], Section]]:
             "memory": lambda: bench_memory.run(users=30),
             "navigation": lambda: bench_navigation.run(clicks=5, block=5),
             "history": lambda: bench_history.run(repeat=3),
+            "search": lambda: bench_search.run(repeat=5, conversations=1_000),
             "scale": lambda: _scale(True),
             "profile": lambda: bench_profile.run(events=100, chat_users=20),
             "micro": bench_micro.run,
@@ -78,6 +80,7 @@ def benchmarks(quick: bool) -> dict[str, Callable[[], Section]]:
         "memory": bench_memory.run,
         "navigation": lambda: bench_navigation.run(clicks=30),
         "history": bench_history.run,
+        "search": bench_search.run,
         "scale": lambda: _scale(False),
         "profile": lambda: bench_profile.run(events=300, chat_users=30),
         "micro": bench_micro.run,

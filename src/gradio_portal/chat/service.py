@@ -57,6 +57,7 @@ from gradio_portal.chat.repository import (
     next_usage_day,
     usage_day,
 )
+from gradio_portal.chat.search import ConversationSearch
 from gradio_portal.observability import PortalMetrics
 from gradio_portal.observability.metrics import ChatOutcome
 from gradio_portal.storage.models import utcnow
@@ -207,6 +208,7 @@ class ChatService:
         self.display_limit = display_limit
         self._limiter = anyio.CapacityLimiter(database_threads)
         self.metrics = metrics
+        self._search = ConversationSearch(repository.database)
         self.default_model = default_model
         """The model of a conversation that chose none (None: the backend's own)."""
         self.offered_models = tuple(dict.fromkeys(m.strip() for m in offered_models if m.strip()))
@@ -248,6 +250,15 @@ class ChatService:
     async def conversations(self, user: User, *, limit: int, offset: int = 0) -> ConversationPage:
         return await self._db(
             lambda: self.repository.conversations(user.id, limit=limit, offset=offset)
+        )
+
+    async def search(
+        self, user: User, text: str, *, limit: int, offset: int = 0
+    ) -> ConversationPage:
+        """The user's conversations whose title or a message has every word of ``text``
+        (each as the start of a word), most recently active first; see chat/search.py."""
+        return await self._db(
+            lambda: self._search.search(user.id, text, limit=limit, offset=offset)
         )
 
     async def open(

@@ -1,4 +1,4 @@
-"""Reading, exporting and deleting a signed-in user's conversations.
+"""Listing, searching, reading, exporting and deleting a signed-in user's conversations.
 
 Every route answers for the session's user only (:mod:`.deps`); another user's conversation
 gives the same ``404`` as a missing one.
@@ -23,7 +23,10 @@ from gradio_portal.chat.markdown import conversation_markdown
 from gradio_portal.chat.repository import ConversationInfo, StoredMessage
 from gradio_portal.chat.service import ChatService
 
-__all__ = ["MISSING", "build_conversations_router"]
+__all__ = ["MAX_QUERY_CHARS", "MISSING", "build_conversations_router"]
+
+MAX_QUERY_CHARS = 200
+"""The longest search text ``GET /api/conversations?q=`` accepts (longer is a ``422``)."""
 
 MISSING: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such conversation (or not yours)."}
@@ -42,13 +45,37 @@ def build_conversations_router(service: ChatService, auth: ApiAuth) -> APIRouter
             raise HTTPException(404, detail="No such conversation.")
         return found.conversation, found.messages
 
-    @router.get("", response_model=ConversationList, summary="List your conversations")
+    @router.get(
+        "",
+        response_model=ConversationList,
+        summary="List your conversations, or search them",
+        description=(
+            "Your conversations, most recently active first. With `q`, only those whose title "
+            "or one of whose messages contains every word of `q`, each word matched as the "
+            "start of a word and ignoring case (`lisb` finds *Lisbon*); a `q` without any "
+            "letter or digit finds nothing. An empty `q` lists everything."
+        ),
+    )
     async def list_conversations(
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
         offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+        q: Annotated[
+            str | None,
+            Query(
+                max_length=MAX_QUERY_CHARS,
+                description=(
+                    "Search text: words (letters and digits) that must all appear, each as the "
+                    "start of a word, in the title or in one message."
+                ),
+                examples=["lisbon budget"],
+            ),
+        ] = None,
         user: User = Depends(auth.user),
     ) -> ConversationList:
-        page = await service.conversations(user, limit=limit, offset=offset)
+        if q is not None and q.strip():
+            page = await service.search(user, q, limit=limit, offset=offset)
+        else:
+            page = await service.conversations(user, limit=limit, offset=offset)
         return ConversationList(
             items=[conversation_out(info) for info in page.items],
             total=page.total,
