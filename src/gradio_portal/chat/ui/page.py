@@ -180,7 +180,7 @@ def _attach_features(
         show_progress="hidden",
     )
     gr.on(
-        [ui.search.submit, ui.search.input],
+        [ui.search.submit, ui.search.change],
         tools.search,
         [ui.search, ui.conversation],
         [ui.conversations, ui.sidebar_note],
