@@ -254,6 +254,7 @@ class ConversationRepository:
         daily_limit: int = 0,
         with_message: Callable[[Session, int, int], object] | None = None,
         new_if_missing: bool = True,
+        finish: Callable[[Session, Turn], Turn] | None = None,
     ) -> Turn:
         """Store a user message and an empty assistant reply, in one transaction.
 
@@ -265,7 +266,8 @@ class ConversationRepository:
         nothing is stored. ``with_message(session, conversation_id, message_id)`` runs in the
         same transaction once the user message is stored (attachments are claimed there).
         With ``new_if_missing=False`` a ``conversation_id`` that is not the user's raises
-        :class:`LookupError` instead, and nothing is stored.
+        :class:`LookupError` instead, and nothing is stored. ``finish(session, turn)`` reads
+        more for the turn in the same transaction (the files of its messages) and returns it.
         """
         with self.database.session() as session:
             now = utcnow()
@@ -296,7 +298,7 @@ class ConversationRepository:
             if with_message is not None:
                 with_message(session, info.id, user_message.id)
             reply = _insert_message(session, user_id, info.id, "assistant", "", False, now)
-            return Turn(
+            turn = Turn(
                 conversation=info,
                 created=created,
                 user_message=user_message,
@@ -305,6 +307,7 @@ class ConversationRepository:
                 recent=recent,
                 earlier=earlier,
             )
+            return finish(session, turn) if finish is not None else turn
 
     def save_reply(
         self,
@@ -530,23 +533,23 @@ def next_usage_day(now: datetime) -> datetime:
 def _count_message(session: Session, user_id: int, now: datetime, limit: int) -> None:
     """Count one message in the user's usage of the day; :class:`QuotaExceeded` over ``limit``.
 
-    Atomic across processes: the row is created if missing, then incremented only while
-    under the limit, in one conditional ``UPDATE`` (two racing requests cannot both take the
-    last message of the day).
+    One statement, atomic across processes: ``INSERT ... ON CONFLICT DO UPDATE`` creates the
+    day's row or increments it, and only while under the limit (``DO UPDATE ... WHERE``), so two
+    racing requests cannot both take the last message of the day.
     """
     day = usage_day(now)
     dialect = session.get_bind().dialect.name
     dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(
-        dialect_insert(ChatUsage)
-        .values(user_id=user_id, day=day, messages=0)
-        .on_conflict_do_nothing(index_elements=["user_id", "day"])
+    upsert = dialect_insert(ChatUsage).values(user_id=user_id, day=day, messages=1)
+    counted = upsert.on_conflict_do_update(
+        index_elements=["user_id", "day"],
+        set_={"messages": ChatUsage.messages + 1},
+        where=ChatUsage.messages < limit if limit > 0 else None,
     )
-    counted = update(ChatUsage).where(ChatUsage.user_id == user_id, ChatUsage.day == day)
-    if limit > 0:
-        counted = counted.where(ChatUsage.messages < limit)
-    result = session.execute(counted.values(messages=ChatUsage.messages + 1))
-    if _rowcount(result) != 1:
+    # RETURNING, not the row count (psycopg reports none for an upsert): the row comes back
+    # only if it was written.
+    written = session.connection().execute(counted.returning(ChatUsage.messages)).first()
+    if written is None:
         raise QuotaExceeded(limit, now)
 
 

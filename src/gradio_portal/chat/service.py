@@ -429,6 +429,7 @@ class ChatService:
                         daily_limit=self.daily_message_limit,
                         new_if_missing=False,
                         with_message=self._claimer(user, attachments) if attachments else None,
+                        finish=self._files_of(user),
                     ),
                 )
             )
@@ -528,30 +529,39 @@ class ChatService:
             system_prompt=system_prompt,
             daily_limit=self.daily_message_limit,
             with_message=claim,
+            finish=self._files_of(user),
         )
-        return self._with_files(user, turn)
+        return turn
 
     def _listed(
-        self, user: User, message_ids: Iterable[int]
+        self, user: User, message_ids: Iterable[int], session: Session | None = None
     ) -> Mapping[int, tuple[AttachmentInfo, ...]]:
         """The files of these messages, without contents (none without a store)."""
         if self.attachments is None:
             return {}
-        return self.attachments.infos_for_messages(user.id, message_ids)
+        return self.attachments.infos_for_messages(user.id, message_ids, session=session)
 
-    def _with_files(self, user: User, turn: Turn) -> Turn:
+    def _with_files(self, user: User, turn: Turn, session: Session | None = None) -> Turn:
         """``turn`` with the files of its messages: listed for display, read for the model.
 
-        Two small indexed reads: the files' names for every message shown, then the contents
-        of those the model reads, only when there are any.
+        Two small indexed reads (in ``session``, the turn's own transaction, when given): the
+        files' names for every message shown, then the contents of those the model reads,
+        only when there are any.
         """
         if self.attachments is None:
             return turn
         asked = turn.user_message.id
-        listed = self._listed(user, [*(m.id for m in turn.recent if m.role == "user"), asked])
+        shown = [*(m.id for m in turn.recent if m.role == "user"), asked]
+        listed = self._listed(user, shown, session)
         read = [m.id for m in (*turn.context, turn.user_message) if m.id in listed]
-        files = self.attachments.for_messages(user.id, read) if read else {}
+        files = self.attachments.for_messages(user.id, read, session=session) if read else {}
         return dataclasses.replace(turn, files=files, listed=listed)
+
+    def _files_of(self, user: User) -> Callable[[Session, Turn], Turn] | None:
+        """:meth:`_with_files` as ``begin_turn``'s ``finish``: in the turn's transaction."""
+        if self.attachments is None:
+            return None
+        return lambda session, turn: self._with_files(user, turn, session)
 
     def _claimer(
         self, user: User, attachment_ids: Sequence[int]
