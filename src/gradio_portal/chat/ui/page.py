@@ -22,8 +22,9 @@ tests, the integration tests and the chat benchmark call them by name.
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
-from gradio.events import Dependency
 
 from gradio_portal.chat.service import ChatService
 from gradio_portal.chat.sharing import ShareLinks
@@ -76,9 +77,10 @@ def build_chat_blocks(
     return blocks
 
 
-def _attach_events(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) -> Dependency:
+def _attach_events(blocks: gr.Blocks, ui: ChatLayout, handlers: ChatHandlers) -> Any:
     """Register the page's events, in the order the page has always had them; answer the
-    ``send`` event, which the page's later features follow too."""
+    ``send`` event (a Gradio dependency, typed loosely: its class is in a private module),
+    which the page's later features follow too."""
     # What open_page and send both update: the conversation shown, and the sidebar.
     page_outputs = [
         ui.chatbot,
@@ -160,7 +162,7 @@ def _attach_features(
     ui: ChatLayout,
     handlers: ChatHandlers,
     tools: FeatureHandlers,
-    sending: Dependency,
+    sending: Any,
 ) -> None:
     """Search, answering again, ratings, model and instructions, sharing, attachments.
 
