@@ -10,11 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from tests.conftest import PASSWORD
 from tests.support.fake_openai import MODEL_OK, FakeOpenAI
 
 from gradio_portal import Portal, PortalSettings
 from gradio_portal.chat import mount_chat
+from gradio_portal.chat.api.turns import LIVENESS_INTERVAL
+from gradio_portal.storage.models import Message
 from gradio_portal.testing import LiveServer, login
 
 API = "/api/conversations"
@@ -449,3 +452,32 @@ def test_an_image_reaches_an_openai_vision_model_as_an_image_part(
     assert content[0] == {"type": "text", "text": "What is this?\n\n[Image: dot.png]"}
     assert content[1]["type"] == "image_url"
     assert content[1]["image_url"]["url"].startswith("data:image/png;base64,")
+
+
+def test_a_streamed_reply_stops_when_the_session_ends(
+    make_settings: Callable[..., PortalSettings],
+    serve: Callable[[Any], LiveServer],
+    client_for: Callable[[LiveServer], httpx.Client],
+) -> None:
+    slow = chat_portal(make_settings, chat_echo_tokens_per_second=20, chat_echo_reply_tokens=400)
+    client = signed_in(serve(slow.app), client_for, "alice")
+    with client.stream(
+        "POST", API, json={"message": "Long story"}, headers={"Accept": "text/event-stream"}
+    ) as response:
+        seen = events(response)
+        name, first = next(seen)
+        assert name == "conversation"
+        next(seen)  # the reply streams
+        alice = slow.accounts.set_active("alice", False)
+        slow.sessions.end_all(alice.id)  # what the admin page and the command do
+        ended_at = time.monotonic()
+        rest = list(seen)
+        stopped_after = time.monotonic() - ended_at
+    assert stopped_after < LIVENESS_INTERVAL + 3, "the reply went on streaming"
+    assert rest[-1][0] == "error" and "session ended" in rest[-1][1]["detail"]
+    with slow.database.session() as session:
+        reply = session.scalars(
+            select(Message).where(Message.conversation_id == first["id"]).order_by(Message.id)
+        ).all()[-1]
+    assert reply.role == "assistant" and not reply.complete and reply.content
+    assert reply.error == "Stopped before the reply was complete."

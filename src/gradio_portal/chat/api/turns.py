@@ -8,16 +8,20 @@ database before the model is asked), then answers with the reply, in one of two 
   (the conversation's id and the stored user message), then one ``token`` per piece of text
   (``{"text": "..."}``, to append), and last ``message``: the stored reply (with ``error`` when
   it failed). A client that goes away mid-reply leaves the text so far stored, marked
-  incomplete, as the stop button does on the page.
+  incomplete, as the stop button does on the page. A session that ends while the reply
+  streams (signed out elsewhere, the account disabled, the token revoked) stops it the same
+  way within a few seconds, with a last ``error`` event instead of ``message``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -27,11 +31,19 @@ from gradio_portal.chat.api.deps import API_PREFIX, MAX_ID, PRIVATE, ApiAuth, Co
 from gradio_portal.chat.api.schemas import MessageOut, message_out
 from gradio_portal.chat.repository import QuotaExceeded, StoredMessage, Turn
 from gradio_portal.chat.service import ChatService, ReplyUpdate
+from gradio_portal.sessions.middleware import active_session
+from gradio_portal.sessions.session import Session
 from gradio_portal.storage.models import utcnow
 
 __all__ = ["EVENT_STREAM", "TurnIn", "TurnOut", "build_turns_router", "refusal"]
 
 EVENT_STREAM = "text/event-stream"
+LIVENESS_INTERVAL = 2.0
+"""Seconds between checks, while a reply streams, that its session is still signed in."""
+SESSION_ENDED = (
+    "The session ended while the reply streamed (signed out, the account disabled or the "
+    "token revoked): the reply stopped, and what was written is kept. Sign in again to go on."
+)
 
 MessageId = Annotated[int, Path(ge=1, le=MAX_ID, description="The message's id.")]
 
@@ -127,8 +139,9 @@ def build_turns_router(service: ChatService, auth: ApiAuth) -> APIRouter:
 
     async def answer(request: Request, user: User, turn: Turn) -> Response:
         if _wants_stream(request):
+            active = active_session(request)
             return StreamingResponse(
-                _events(service, user, turn),
+                _events(service, user, turn, active.session if active is not None else None),
                 media_type=EVENT_STREAM,
                 # No proxy buffering: each event goes out as it is written.
                 headers={**PRIVATE, "x-accel-buffering": "no"},
@@ -269,14 +282,26 @@ def _event(name: str, data: object) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def _events(service: ChatService, user: User, turn: Turn) -> AsyncIterator[str]:
-    """The reply as server-sent events; closing this generator stops and keeps the reply."""
+async def _events(
+    service: ChatService, user: User, turn: Turn, session: Session | None
+) -> AsyncIterator[str]:
+    """The reply as server-sent events; closing this generator stops and keeps the reply.
+
+    While it streams, the ``session`` is checked every :data:`LIVENESS_INTERVAL` seconds: a
+    session that ended stops the reply (kept, marked incomplete) with an ``error`` event.
+    """
     asked = message_out(turn.user_message, turn.listed.get(turn.user_message.id, ()))
     first = {"id": turn.conversation.id, "message": asked}
     yield _event("conversation", _json(first))
     sent = ""
+    checked = time.monotonic()
     async with contextlib.aclosing(service.reply(user, turn)) as updates:
         async for update in updates:
+            if session is not None and time.monotonic() - checked > LIVENESS_INTERVAL:
+                checked = time.monotonic()
+                if not await anyio.to_thread.run_sync(session.live):
+                    yield _event("error", {"detail": SESSION_ENDED})
+                    return  # leaving the block closes the reply: its text is kept
             if len(update.text) > len(sent):
                 yield _event("token", {"text": update.text[len(sent) :]})
                 sent = update.text
