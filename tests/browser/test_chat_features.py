@@ -281,7 +281,7 @@ def test_account_and_admin_links(context: BrowserContext, server: LiveServer) ->
     sign_in(page, server, "root")
     links = page.locator("#signed-in a")
     expect(links).to_have_text(
-        ["Account", "Password", "Access tokens", "Users", "All tokens", "Audit"]
+        ["Account", "Password", "Access tokens", "Users", "Chat settings", "All tokens", "Audit"]
     )
     hrefs = [link.get_attribute("href") for link in links.all()]
     assert hrefs == [
@@ -289,6 +289,7 @@ def test_account_and_admin_links(context: BrowserContext, server: LiveServer) ->
         "/account/password",
         "/account/tokens",
         "/admin/users",
+        "/admin/chat",
         "/admin/tokens",
         "/admin/audit",
     ]

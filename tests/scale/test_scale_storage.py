@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from gradio_portal.storage import downgrade, upgrade
-from gradio_portal.storage.migrate import alembic_config
+from gradio_portal.storage.migrate import alembic_config, modelled
 from gradio_portal.storage.models import Base
 
 pytestmark = pytest.mark.scale
@@ -26,28 +26,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("fresh_database"))
 
 
-# Full-text search (migration 0008, chat/search.py) is built from objects the SQLAlchemy models
-# cannot describe: on SQLite, FTS5 virtual tables and the shadow tables FTS5 keeps for them
-# (their triggers are not compared); on PostgreSQL, a GIN index over an expression. The
-# comparison leaves them out by name; tests/integration/test_chat_search.py checks them.
-SEARCH_OBJECTS = frozenset(
-    f"{table}{suffix}"
-    for table in ("messages_fts", "conversations_fts")
-    for suffix in ("", "_data", "_idx", "_docsize", "_config", "_content")
-) | {"ix_messages_content_search"}
-
-
-def _not_search(name: str | None, type_: str, parent_names: Any) -> bool:
-    return name not in SEARCH_OBJECTS
-
-
 def drift(url: str) -> list[Any]:
     """What Alembic's autogenerate would change to make the database match the models."""
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "include_name": _not_search}
+                # The search objects are left out as for autogenerate (storage/migrate.py);
+                # tests/integration/test_chat_search.py checks them.
+                connection,
+                opts={"compare_type": True, "include_name": modelled},
             )
             return list(compare_metadata(context, Base.metadata))
     finally:

@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from gradio_portal import Portal, PortalSettings
+from gradio_portal.chat.admin_page import build_chat_admin_router
 from gradio_portal.chat.api import build_chat_router
 from gradio_portal.chat.api.deps import ApiAuth
 from gradio_portal.chat.api.shares import build_shares_router
@@ -76,6 +77,7 @@ def mount_chat(
     blocks.queue(default_concurrency_limit=limit, max_size=None, status_update_rate=1.0)
     portal.mount(blocks, path, css=CHAT_CSS, footer_links=["settings"])
     include_chat_api(portal, service)
+    portal.app.include_router(build_chat_admin_router(portal.auth, service))
     if backend is None:
         _close_on_shutdown(portal, chosen)
     return blocks

@@ -46,6 +46,7 @@ from gradio_portal.chat.attachments import (
 )
 from gradio_portal.chat.backends import ChatBackend, ChatMessage, ChatRequest, available_models
 from gradio_portal.chat.coalesce import coalesce
+from gradio_portal.chat.preferences import ChatPreferences, Preferences
 from gradio_portal.chat.repository import (
     MAX_TITLE_CHARS,
     ConversationInfo,
@@ -191,7 +192,6 @@ class ChatService:
             )
         self.repository = repository
         self.backend = backend
-        self.system_prompt = system_prompt
         self.history_budget_chars = history_budget_chars
         """Characters of earlier messages a model is sent at most: the repository reads the
         latest messages within it (:attr:`Turn.context`), and no more."""
@@ -209,14 +209,37 @@ class ChatService:
         self._limiter = anyio.CapacityLimiter(database_threads)
         self.metrics = metrics
         self._search = ConversationSearch(repository.database)
-        self.default_model = default_model
-        """The model of a conversation that chose none (None: the backend's own)."""
-        self.offered_models = tuple(dict.fromkeys(m.strip() for m in offered_models if m.strip()))
-        """The models users may choose; empty: every model the backend lists."""
+        offered = tuple(dict.fromkeys(m.strip() for m in offered_models if m.strip()))
+        self.preferences = ChatPreferences(
+            repository.database, Preferences(default_model, system_prompt, offered)
+        )
+        """The default model and system prompt, and the models offered: the arguments, or
+        what administrators chose on /admin/chat."""
         self.daily_message_limit = daily_message_limit
         """Messages a user may send to the model per UTC day; 0: no limit."""
         self.attachments = attachments
         """Where files attached to messages are kept; None: messages take no files."""
+
+    @property
+    def default_model(self) -> str | None:
+        """The model of a conversation that chose none (None: the backend's own)."""
+        return self.preferences.current.default_model
+
+    @property
+    def system_prompt(self) -> str | None:
+        """The system prompt of a conversation that set none."""
+        return self.preferences.current.system_prompt
+
+    @property
+    def offered_models(self) -> tuple[str, ...]:
+        """The models users may choose; empty: every model the backend lists."""
+        return self.preferences.current.offered_models
+
+    async def fresh_preferences(self) -> Preferences:
+        """The preferences, read again first when the cached ones are older than their ttl."""
+        if self.preferences.stale:
+            return await self._db(self.preferences.read)
+        return self.preferences.current
 
     @classmethod
     def from_settings(
@@ -321,6 +344,7 @@ class ChatService:
 
         A backend that cannot list its models (or is unreachable now) offers its default.
         """
+        await self.fresh_preferences()
         if self.offered_models:
             return self.offered_models
         try:
@@ -398,6 +422,7 @@ class ChatService:
         ``model`` and ``system_prompt`` are those of a conversation this message creates
         (checked as :meth:`configure` does); an existing conversation keeps its own.
         """
+        await self.fresh_preferences()
         chosen = await self.check_model(model) if model else None
         prompt = self.clean_system_prompt(system_prompt)
         return await self._db(
@@ -415,6 +440,7 @@ class ChatService:
         self, user: User, conversation_id: int, text: str, *, attachments: Sequence[int] = ()
     ) -> Turn | None:
         """:meth:`start` in an existing conversation only: None when it is not the user's."""
+        await self.fresh_preferences()
         try:
             return await self._db(
                 lambda: self._with_files(
@@ -444,6 +470,7 @@ class ChatService:
         ``edited`` is ``(message_id, text)`` with the text already :meth:`clean`. None when
         the conversation is not the user's or has nothing to answer.
         """
+        await self.fresh_preferences()
 
         def work() -> Turn | None:
             turn = self.repository.answer_again(
@@ -474,6 +501,7 @@ class ChatService:
         One trip to a database thread for both: the chat page needs the list after every
         message (the conversation moves to the top, or appears there).
         """
+        await self.fresh_preferences()
         chosen = await self.check_model(model) if model else None
 
         def work() -> tuple[Turn, ConversationPage]:

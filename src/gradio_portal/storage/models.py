@@ -30,6 +30,7 @@ __all__ = [
     "Attachment",
     "AuditEventRow",
     "Base",
+    "ChatPreferencesRow",
     "ChatUsage",
     "Conversation",
     "ConversationShare",
@@ -249,6 +250,20 @@ class Attachment(Base):
     text: Mapped[str | None] = mapped_column(Text)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatPreferencesRow(Base):
+    """What administrators chose for the chat (one row, ``id`` 1): the default model and
+    system prompt, and the models offered. None in a column: the setting of the same name."""
+
+    __tablename__ = "chat_preferences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    default_model: Mapped[str | None] = mapped_column(String(200))
+    system_prompt: Mapped[str | None] = mapped_column(Text)
+    offered_models: Mapped[list[str] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
 
 
 class ChatUsage(Base):

@@ -28,6 +28,7 @@ from gradio_portal.auth.access_tokens import ADMIN_TOKENS_PATH, TOKENS_PATH
 from gradio_portal.auth.account import PASSWORD_PATH, SESSIONS_PATH
 from gradio_portal.auth.admin import ADMIN_USERS_PATH
 from gradio_portal.auth.audit_page import AUDIT_PATH
+from gradio_portal.chat.admin_page import CHAT_ADMIN_PATH
 from gradio_portal.chat.api.attachments import ATTACHMENTS_PREFIX
 from gradio_portal.chat.attachments import AttachmentInfo
 from gradio_portal.chat.markdown import markdown_text, notice_for
@@ -55,6 +56,7 @@ ADMIN_LINKS = " · ".join(
     f"[{name}]({path})"
     for name, path in (
         ("Users", ADMIN_USERS_PATH),
+        ("Chat settings", CHAT_ADMIN_PATH),
         ("All tokens", ADMIN_TOKENS_PATH),
         ("Audit", AUDIT_PATH),
     )

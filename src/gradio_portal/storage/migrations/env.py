@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool, text
 
+from gradio_portal.storage.migrate import modelled
 from gradio_portal.storage.models import Base
 
 config = context.config
@@ -32,7 +33,10 @@ def run_migrations_online() -> None:
     with engine.connect() as connection:
         # Batch mode lets ALTER-style migrations work on SQLite too.
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=True
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,
+            include_name=modelled,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":
