@@ -190,6 +190,10 @@ def test_share_copies_a_link_another_user_reads_and_revoking_ends_it(
     page.click("#share")
     expect(page.locator("#share-row")).to_be_visible()
     expect(page.locator("#share-note")).to_contain_text("/shared/")
+    # The page copies the link right after the event that made it: wait for the clipboard.
+    page.wait_for_function(
+        "async () => (await navigator.clipboard.readText()).includes('/shared/')"
+    )
     link = page.evaluate("navigator.clipboard.readText()")
     assert re.fullmatch(re.escape(server.url) + r"/shared/[A-Za-z0-9_-]{43}", link)
 
