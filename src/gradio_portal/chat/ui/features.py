@@ -94,18 +94,16 @@ class FeatureHandlers:
     # -- model and instructions ----------------------------------------------------------------
 
     async def model_choices(self) -> Any:
-        models = await self.service.models()
-        return gr.update(
-            choices=list(models), value=await self._shown_model(None), visible=bool(models)
-        )
+        return await self._model_view(None)
 
-    async def _shown_model(self, chosen: str | None) -> str | None:
-        """The model a conversation uses: its own, else the default, else the first offered."""
-        if chosen:
-            return chosen
+    async def _model_view(self, chosen: str | None) -> Any:
+        """The model dropdown: the models offered (listed once), showing the one a
+        conversation uses: its own, else the default, else the first offered."""
         models = await self.service.models()
         default = self.service.default_model
-        return default if default in models or not models else models[0]
+        if not chosen:
+            chosen = default if default in models or not models else models[0]
+        return gr.update(choices=list(models), value=chosen, visible=bool(models))
 
     async def conversation_options(
         self, conversation_id: int | None, ctx: Context
@@ -118,10 +116,7 @@ class FeatureHandlers:
             shares = self.shares
             shared = await anyio.to_thread.run_sync(lambda: shares.shared(ctx.user.id, info.id))
         return {
-            ui.model: gr.update(
-                choices=list(await self.service.models()),
-                value=await self._shown_model(info.model if info else None),
-            ),
+            ui.model: await self._model_view(info.model if info else None),
             ui.system_prompt: (info.system_prompt if info else None) or "",
             ui.share_row: gr.update(visible=shared is not None),
             ui.share_note: SHARED_NOTE if shared is not None else "",
