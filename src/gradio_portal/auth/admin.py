@@ -19,9 +19,8 @@ from gradio_portal.auth.forms import (
     FORM_RESPONSES,
     FormField,
     administrator,
+    administrator_post,
     form_token,
-    genuine_post,
-    refused,
 )
 from gradio_portal.auth.services import AuthServices
 from gradio_portal.sessions import ActiveSession
@@ -72,13 +71,8 @@ def build_admin_router(services: AuthServices) -> APIRouter:
         )
 
     async def checked_post(request: Request, token: str) -> ActiveSession | Response:
-        caller = await administrator(services, request)
-        if isinstance(caller, Response):
-            return caller
-        active, _ = caller
-        if not genuine_post(services, request, active, token):
-            return refused(services, ADMIN_USERS_PATH)
-        return active
+        caller = await administrator_post(services, request, token, ADMIN_USERS_PATH)
+        return caller if isinstance(caller, Response) else caller[0]
 
     def done(what: str) -> Response:
         return RedirectResponse(f"{ADMIN_USERS_PATH}?done={what}", status_code=303)

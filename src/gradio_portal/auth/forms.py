@@ -24,6 +24,7 @@ __all__ = [
     "FormField",
     "account_of",
     "administrator",
+    "administrator_post",
     "browser_account",
     "form_token",
     "genuine_post",
@@ -136,3 +137,16 @@ async def administrator(
         link="/",
         link_text="Back",
     )
+
+
+async def administrator_post(
+    services: AuthServices, request: Request, token: str, back: str
+) -> tuple[ActiveSession, Account] | Response:
+    """:func:`administrator` for a form post: also refused (a page linking ``back``) unless it
+    is :func:`genuine_post` from this session."""
+    found = await administrator(services, request)
+    if isinstance(found, Response):
+        return found
+    if not genuine_post(services, request, found[0], token):
+        return refused(services, back)
+    return found

@@ -15,9 +15,8 @@ from gradio_portal.auth.forms import (
     FORM_RESPONSES,
     FormField,
     administrator,
+    administrator_post,
     form_token,
-    genuine_post,
-    refused,
 )
 from gradio_portal.auth.services import AuthServices
 from gradio_portal.chat.backends import available_models
@@ -87,12 +86,10 @@ def build_chat_admin_router(services: AuthServices, chat: ChatService) -> APIRou
         system_prompt: FormField = "",
         csrf_token: FormField = "",
     ) -> Response:
-        caller = await administrator(services, request)
+        caller = await administrator_post(services, request, csrf_token, CHAT_ADMIN_PATH)
         if isinstance(caller, Response):
             return caller
         active, account = caller
-        if not genuine_post(services, request, active, csrf_token):
-            return refused(services, CHAT_ADMIN_PATH)
         form = {
             "default_model": default_model,
             "offered_models": offered_models,
