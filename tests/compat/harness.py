@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -35,7 +36,15 @@ from urllib.parse import urlsplit
 
 import gradio as gr
 import httpx
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Locator, Page, Response
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Request,
+    Response,
+)
 from playwright.sync_api import Error as PlaywrightError
 
 from gradio_portal.testing.browser import new_browser_context
@@ -183,6 +192,10 @@ class Visit:
         self._failed: set[str] = set()
         self._listening = True
         self._files = tempfile.TemporaryDirectory(prefix="compat-")
+        # What the pages asked the server, for the report of a driver that stopped (timing
+        # differs from run to run, so it is never compared).
+        self.trail: list[str] = []
+        self._started = time.monotonic()
 
     # -- pages ------------------------------------------------------------------------------
 
@@ -209,6 +222,7 @@ class Visit:
         page.on("console", self._on_console)
         page.on("pageerror", self._on_page_error)
         page.on("response", self._on_response)
+        page.on("requestfailed", self._on_request_failed)
         page.goto(self.url + page_path)
         page.wait_for_load_state("load")
         self.wait_until_rendered(page)
@@ -265,7 +279,16 @@ class Visit:
         if self._listening:
             self._console.add(self._portable(f"uncaught: {error}"))
 
+    def _note(self, line: str) -> None:
+        self.trail.append(f"{time.monotonic() - self._started:7.3f}s {line}")
+
+    def _on_request_failed(self, request: Request) -> None:
+        if self._listening:
+            self._note(f"failed {request.method} {urlsplit(request.url).path}: {request.failure}")
+
     def _on_response(self, response: Response) -> None:
+        if self._listening and response.request.resource_type in ("fetch", "xhr", "eventsource"):
+            self._note(f"{response.status} {response.request.method} {urlsplit(response.url).path}")
         if self._listening and response.status >= 400:
             path = urlsplit(response.url).path
             self._failed.add(f"{response.status} {response.request.method} {path}")
@@ -334,6 +357,7 @@ class Visit:
         where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         self.observed[STOPPED] = f"{where}: {type(exc).__name__}: {self._portable(message)}"
+        self._note(f"driver stopped at {where}")
 
 
 def compare(

@@ -28,12 +28,15 @@ def test_the_app_behaves_the_same_behind_the_portal(
     bare_visit = bare.visit(app)
     assert STOPPED not in bare_visit.observed, (
         f"{app.name}: the driver does not complete on the bare side, so the corpus cannot "
-        f"compare it: {bare_visit.observed[STOPPED]}\n{bare_visit.observed}"
+        f"compare it: {bare_visit.observed[STOPPED]}\n{bare_visit.observed}\n"
+        "what the pages asked the server:\n" + "\n".join(bare_visit.trail)
     )
     if not_behind_portal(app) is not None:
         return
     portal_visit = behind_portal.visit(app)
     problems = compare(bare_visit.observed, portal_visit.observed, partial(expected_values, app))
+    if STOPPED in portal_visit.observed:
+        problems += ["what the pages asked the portal:", *portal_visit.trail]
     assert not problems, f"{app.name} differs behind the portal:\n" + "\n".join(problems)
 
 
