@@ -17,8 +17,7 @@ from tests.unit.test_chat_attachments import message_of
 
 from gradio_portal import Portal, PortalSettings
 from gradio_portal.chat import mount_chat
-from gradio_portal.chat.api.attachments import ATTACHMENTS_PREFIX, build_attachments_router
-from gradio_portal.chat.api.deps import ApiAuth
+from gradio_portal.chat.api.attachments import ATTACHMENTS_PREFIX
 from gradio_portal.chat.attachments import AttachmentStore
 from gradio_portal.testing import LiveServer, login
 
@@ -29,13 +28,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def with_attachments(portal: Portal) -> AttachmentStore:
-    """The chat mounted on ``portal`` with its attachment routes, and the store they use."""
+    """The chat mounted on ``portal`` (its attachment routes included), and a store on the
+    same database and settings."""
     mount_chat(portal)
-    if not any(getattr(route, "path", "") == API for route in portal.app.routes):
-        # The chat that mount_chat assembles may take no files yet: add the routes here.
-        store = AttachmentStore.from_settings(portal.database, portal.settings)
-        auth = ApiAuth(portal.settings.login_path)
-        portal.app.include_router(build_attachments_router(store, auth))
     return AttachmentStore.from_settings(portal.database, portal.settings)
 
 

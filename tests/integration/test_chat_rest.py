@@ -373,6 +373,9 @@ def test_openapi_documents_every_chat_route_with_examples(alice: httpx.Client) -
     assert "event: token" in streamed["text/event-stream"]["example"]
     turn_in = schema["components"]["schemas"]["TurnIn"]["properties"]["message"]
     assert turn_in["examples"]
+    # Generated clients name their methods after operation ids: each names one operation.
+    ids = [op["operationId"] for methods in paths.values() for op in methods.values()]
+    assert sorted({i for i in ids if ids.count(i) > 1}) == []
 
 
 PNG = (
