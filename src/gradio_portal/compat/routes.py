@@ -47,6 +47,14 @@ RUN_HISTORY_PAGE = "/gradio_api/runs"
 MCP_LANDING_PAGE = "/gradio_api/mcp"
 """Gradio's MCP endpoint, which answers a browser's GET with a page about the server."""
 
+MCP_SSE = "/gradio_api/mcp/sse"
+"""The MCP server's SSE transport: a stream whose first event (``endpoint``) names where the
+session's messages are posted, ``.../mcp/messages/?session_id=<id>``."""
+
+MCP_MESSAGES = "/gradio_api/mcp/messages"
+"""Where an SSE session's messages are posted; the ``session_id`` query parameter names the
+session, whose stream gets the answers."""
+
 
 def is_page_route(relative: str) -> bool:
     """True where Gradio serves its own HTML pages: the app, its ``demo.route`` pages, the

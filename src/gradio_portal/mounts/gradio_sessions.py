@@ -22,6 +22,12 @@ affinity keeps a browser on one process) with the caller's session; a route that
 event by id (``call/<api>/<event_id>``, ``stream/<event_id>``) answers 404 to anyone else,
 the same answer as for an id that never existed.
 
+**MCP sessions over SSE are bound to their owner.** The session id that Gradio's MCP server
+names in an SSE stream's first event is recorded with the caller's session (like an event id,
+in this process, where the MCP session lives); a message posted to it by anyone else is sent
+on with an id no session has (a UUID4 is never all zeros), so the MCP server gives its own
+answer for an unknown session.
+
 **The portal's cookies stay out of the app.** The session and CSRF cookies are removed from the
 ``Cookie`` header the mounted app receives, so ``gr.Request.headers`` never shows the HttpOnly
 session token to app code (``request.request.session`` still works: it is the portal session).
@@ -32,6 +38,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -46,6 +53,8 @@ from gradio_portal.compat.routes import (
     EVENT_BODY_ROUTES,
     EVENT_ROUTES,
     EVENT_STARTS,
+    MCP_MESSAGES,
+    MCP_SSE,
     SESSION_BODY_KEY,
     SESSION_PATH_PREFIXES,
     SESSION_QUERY_PARAMS,
@@ -59,6 +68,10 @@ __all__ = ["EventOwners", "GradioSessionBinding", "SessionNames"]
 
 _MAC_CHARS = 24
 NO_SUCH_EVENT = "No such event: start it again from this page."
+# An MCP SSE session's first event: where its messages go (``...?session_id=<hex>``).
+_MCP_ENDPOINT = re.compile(rb"event: endpoint\r?\ndata: [^\r\n]*[?&]session_id=([0-9a-fA-F]+)")
+_MCP_ENDPOINT_MAX = 4096
+_NO_MCP_SESSION = "0" * 32
 
 
 class SessionNames:
@@ -80,7 +93,8 @@ class SessionNames:
 
 
 class EventOwners:
-    """Which portal session started which event, in this process (bounded, expiring)."""
+    """Which portal session started which event (or MCP session), in this process (bounded,
+    expiring)."""
 
     def __init__(self, *, max_events: int = 100_000, ttl: float = 24 * 3600) -> None:
         self._owners: OrderedDict[str, tuple[float, str]] = OrderedDict()
@@ -116,11 +130,13 @@ class GradioSessionBinding:
         names: SessionNames,
         events: EventOwners,
         portal_cookies: Iterable[str],
+        mcp_sessions: EventOwners | None = None,
     ) -> None:
         self.app = app
         self.mount_paths = mount_paths
         self.names = names
         self.events = events
+        self.mcp_sessions = mcp_sessions if mcp_sessions is not None else EventOwners()
         self.portal_cookies = frozenset(portal_cookies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -134,6 +150,10 @@ class GradioSessionBinding:
         scope["headers"] = self._without_portal_credentials(scope["headers"])
         scope["query_string"] = self._named_query(scope.get("query_string", b""), owner)
         method = scope["method"]
+        if relative.rstrip("/") == MCP_SSE and method == "GET":
+            send = self._recording_mcp_session(send, owner)
+        elif relative.rstrip("/") == MCP_MESSAGES:
+            scope["query_string"] = self._owned_mcp_session(scope["query_string"], owner)
 
         if method == "GET" and relative.startswith(SESSION_PATH_PREFIXES):
             self._name_path_segment(scope, relative, owner)
@@ -207,6 +227,34 @@ class GradioSessionBinding:
         path = f"{mount}{prefix}{self.names.name(value, owner)}{slash}{tail}"
         scope["path"] = path
         scope["raw_path"] = path.encode()
+
+    def _owned_mcp_session(self, query: bytes, owner: str) -> bytes:
+        """``query`` as sent when it names one of ``owner``'s MCP sessions; naming a session
+        nobody has otherwise (the MCP server answers for it as for any unknown id)."""
+        pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        named = dict(pairs).get("session_id", "").lower()
+        if not self.mcp_sessions.owned_by(named, owner):
+            named = _NO_MCP_SESSION
+        kept = [(key, value) for key, value in pairs if key != "session_id"]
+        return urlencode([*kept, ("session_id", named)]).encode("latin-1")
+
+    def _recording_mcp_session(self, send: Send, owner: str) -> Send:
+        """Records the MCP session an SSE stream announces as ``owner``'s, before the caller
+        reads where to post to it."""
+        seen = b""
+        found = False
+
+        async def sender(message: Message) -> None:
+            nonlocal seen, found
+            if not found and message["type"] == "http.response.body":
+                seen = (seen + message.get("body", b""))[-_MCP_ENDPOINT_MAX:]
+                match = _MCP_ENDPOINT.search(seen)
+                if match:
+                    self.mcp_sessions.record(match[1].decode("ascii").lower(), owner)
+                    found, seen = True, b""
+            await send(message)
+
+        return sender
 
     def _recording_event(self, send: Send, owner: str) -> Send:
         """Holds an event's start answer until its id is recorded as the caller's."""

@@ -1,0 +1,157 @@
+"""An MCP session over SSE is its caller's alone: bob, signed in, holding the ``session_id`` of
+alice's SSE session, can neither post into it nor learn that it exists.
+
+Gradio's MCP server takes the SSE transport's messages at ``.../mcp/messages/?session_id=<id>``
+and runs them in the session named, answering on that session's stream, whoever posts them.
+Without the portal's binding bob's ``tools/call`` would run, and its answer would reach alice's
+client under a request id bob chose.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import gradio as gr
+import httpx
+import pytest
+from tests.conftest import PASSWORD
+
+from gradio_portal import Context, Portal
+from gradio_portal.testing import LiveServer
+
+MOUNT = "/tools"
+SSE = f"{MOUNT}/gradio_api/mcp/sse"
+STREAM = {"accept": "text/event-stream"}
+
+
+def whoami(greeting: str, ctx: Context) -> str:
+    """Greet the caller.
+
+    Args:
+        greeting: the word to greet with
+    """
+    return f"{greeting}, {ctx.user.username}"
+
+
+def tools_app() -> gr.Blocks:
+    with gr.Blocks() as demo:
+        text, out = gr.Textbox(), gr.Textbox()
+        gr.Button().click(whoami, text, out, api_name="whoami", queue=False)
+    return demo
+
+
+@pytest.fixture
+def server(portal: Portal, serve: Callable[[Any], LiveServer]) -> LiveServer:
+    portal.mount(tools_app(), MOUNT, mcp_server=True)
+    return serve(portal.app)
+
+
+def rpc(method: str, request_id: int, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params or {}}
+
+
+INITIALIZE = rpc(
+    "initialize",
+    1,
+    {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "a script", "version": "1"},
+    },
+)
+
+
+class SseSession:
+    """One open SSE session of the MCP server: where to post, and what its stream says."""
+
+    def __init__(self, lines: Iterator[str], endpoint: str) -> None:
+        self._lines = lines
+        self.endpoint = endpoint
+        self.session_id = parse_qs(urlsplit(endpoint).query)["session_id"][0]
+
+    def next_message(self) -> dict[str, Any]:
+        """The next JSON-RPC message the stream carries (pings skipped)."""
+        event = ""
+        for line in self._lines:
+            if line.startswith("event:"):
+                event = line.partition(":")[2].strip()
+            elif line.startswith("data:") and event == "message":
+                message: dict[str, Any] = json.loads(line.partition(":")[2])
+                return message
+        raise AssertionError("the SSE stream ended")
+
+
+@contextmanager
+def sse_session(client: httpx.Client) -> Iterator[SseSession]:
+    with client.stream("GET", SSE, headers=STREAM) as answer:
+        assert answer.status_code == 200, answer.read()
+        lines = answer.iter_lines()
+        event = ""
+        for line in lines:
+            if line.startswith("event:"):
+                event = line.partition(":")[2].strip()
+            elif line.startswith("data:") and event == "endpoint":
+                yield SseSession(lines, line.partition(":")[2].strip())
+                return
+        raise AssertionError("the SSE stream named no endpoint")
+
+
+def signed_in(
+    server: LiveServer, signed_in_client: Callable[..., httpx.Client], username: str
+) -> httpx.Client:
+    return signed_in_client(server, username, PASSWORD)
+
+
+def test_bob_cannot_post_into_alices_sse_session(
+    server: LiveServer, signed_in_client: Callable[..., httpx.Client]
+) -> None:
+    alice = signed_in(server, signed_in_client, "alice")
+    bob = signed_in(server, signed_in_client, "bob")
+    with sse_session(alice) as session:
+        assert alice.post(session.endpoint, json=INITIALIZE).status_code == 202
+        assert session.next_message()["id"] == 1
+        alice.post(session.endpoint, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+        call = rpc("tools/call", 99, {"name": "whoami", "arguments": {"greeting": "Hi"}})
+        refused = bob.post(session.endpoint, json=call)
+        # The answer mcp gives for a session that does not exist: nothing tells bob it does.
+        unknown = bob.post(session.endpoint.replace(session.session_id, "0" * 32), json=call)
+        assert (refused.status_code, refused.text) == (unknown.status_code, unknown.text)
+        assert refused.status_code == 404
+
+        # Alice's stream carries her own answers only: the next one is her call's.
+        assert (
+            alice.post(session.endpoint, json=rpc("tools/call", 2, call["params"])).status_code
+            == 202
+        )
+        answer = session.next_message()
+        assert answer["id"] == 2
+        assert answer["result"]["content"][0]["text"] == "Hi, alice"
+
+
+def test_an_sse_session_of_a_token_is_the_tokens_alone(
+    portal: Portal, server: LiveServer, signed_in_client: Callable[..., httpx.Client]
+) -> None:
+    token, _ = portal.tokens.create("alice", label="assistant")
+    other, _ = portal.tokens.create("alice", label="another script")
+    with (
+        httpx.Client(
+            base_url=server.url, headers={"authorization": f"Bearer {token}"}, timeout=30
+        ) as script,
+        httpx.Client(
+            base_url=server.url, headers={"authorization": f"Bearer {other}"}, timeout=30
+        ) as second,
+        sse_session(script) as session,
+    ):
+        assert script.post(session.endpoint, json=INITIALIZE).status_code == 202
+        assert session.next_message()["id"] == 1
+        # Another credential, even of the same user, is another caller.
+        assert second.post(session.endpoint, json=rpc("ping", 5)).status_code == 404
+        browser = signed_in(server, signed_in_client, "alice")
+        assert browser.post(session.endpoint, json=rpc("ping", 6)).status_code == 404
+        assert script.post(session.endpoint, json=rpc("ping", 7)).status_code == 202
+        assert session.next_message()["id"] == 7
