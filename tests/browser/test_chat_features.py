@@ -132,7 +132,9 @@ def test_regenerate_and_edit_the_last_message(context: BrowserContext, server: L
     ]
 
 
-def test_a_rating_and_its_comment_are_stored(context: BrowserContext, server: LiveServer) -> None:
+def test_a_rating_and_its_comment_are_stored_and_shown_after_a_reload(
+    context: BrowserContext, server: LiveServer
+) -> None:
     page = context.new_page()
     sign_in(page, server, "alice")
     send(page, "Rate this")
@@ -150,6 +152,12 @@ def test_a_rating_and_its_comment_are_stored(context: BrowserContext, server: Li
         """async (url) => (await (await fetch(url)).json()).messages.at(-1).feedback === "up" """,
         arg=f"{API}/{cid}",
     )
+    # A reload shows the stored rating (the button of a chosen thumb says so).
+    page.reload()
+    page.wait_for_load_state("load")
+    expect(page.locator("#chat")).to_contain_text("Rate this")
+    expect(page.locator("#chat button[aria-label=Liked]")).to_have_count(1)
+    expect(page.locator("#chat button[aria-label=Dislike]")).to_have_count(1)
 
 
 def test_model_and_instructions_belong_to_the_conversation(

@@ -107,6 +107,30 @@ def test_the_first_message_gives_the_page_its_url_and_the_next_ones_follow(
     assert [m[2:4] for m in messages][::2] == [("user", "First"), ("user", "Second")]
 
 
+def test_the_page_shows_the_thumbs_stored_for_each_reply(signed_in: Client) -> None:
+    alice = signed_in("alice")
+    ajax = {"x-requested-with": "XMLHttpRequest"}
+    first = alice.post("/api/conversations", json={"message": "One"}, headers=ajax).json()
+    conversation_id = first["id"]
+    second = alice.post(
+        f"/api/conversations/{conversation_id}/messages", json={"message": "Two"}, headers=ajax
+    ).json()
+    for reply, rating in ((first["reply"], "down"), (second["reply"], "up")):
+        url = f"/api/conversations/{conversation_id}/messages/{reply['id']}/feedback"
+        assert alice.put(url, json={"rating": rating}, headers=ajax).status_code == 200
+
+    tab = ChatTab(alice, page=f"{MOUNT}/?c={conversation_id}")
+    assert tab.open()["feedback_value"] == ["Dislike", "Like"]
+    # The reply answered again starts unrated; the earlier one keeps its thumb.
+    again = outputs("regenerate", tab.call("regenerate", [None, None]))
+    assert again["feedback_value"] == ["Dislike"]
+    assert tab.call("stream_reply", [None]).success
+    assert ChatTab(alice, page=f"{MOUNT}/?c={conversation_id}").open()["feedback_value"] == [
+        "Dislike",
+        None,
+    ]
+
+
 def test_history_comes_back_on_a_new_page_load(
     portal: Portal, settings: PortalSettings, signed_in: Client
 ) -> None:

@@ -33,6 +33,7 @@ OUTPUTS = {
     "open_page": (*PAGE_OUTPUTS, "signed_in"),
     "send": (*PAGE_OUTPUTS, "message", "pending_reply"),
     "rename": ("title", "conversations", "sidebar_note"),
+    "regenerate": ("chatbot", "message", "pending_reply"),
 }
 
 
@@ -149,9 +150,20 @@ class SendResult(EventResult):
         return self.reply.generating if self.reply else []
 
 
+def named(api_name: str, data: list[Any]) -> dict[str, Any]:
+    """An event's outputs by name. The chatbot, when updated with its thumbs, is its messages,
+    and ``feedback_value`` the thumbs (one per reply: "Like", "Dislike" or None)."""
+    named = dict(zip(OUTPUTS[api_name], data, strict=True))
+    chatbot = named.get("chatbot")
+    if isinstance(chatbot, dict) and chatbot.get("__type__") == "update":
+        named["feedback_value"] = chatbot.get("feedback_value")
+        named["chatbot"] = chatbot.get("value")
+    return named
+
+
 def outputs(api_name: str, result: EventResult) -> dict[str, Any]:
     """The named outputs of a successful event (of a generator: its last update)."""
-    return dict(zip(OUTPUTS[api_name], result.output, strict=True))
+    return named(api_name, result.output)
 
 
 def first_update(api_name: str, result: EventResult) -> dict[str, Any]:
@@ -160,9 +172,8 @@ def first_update(api_name: str, result: EventResult) -> dict[str, Any]:
     Of a sent message: the page update of ``send``, before the reply streams.
     """
     if isinstance(result, SendResult):
-        return dict(zip(OUTPUTS[api_name], result.start.output, strict=True))
-    data = result.generating[0]["output"]["data"]
-    return dict(zip(OUTPUTS[api_name], data, strict=True))
+        return named(api_name, result.start.output)
+    return named(api_name, result.generating[0]["output"]["data"])
 
 
 def bubbles(chatbot: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -34,7 +34,7 @@ from gradio_portal.chat.attachments import AttachmentInfo
 from gradio_portal.chat.markdown import markdown_text, notice_for
 from gradio_portal.chat.repository import NOT_ANSWERABLE, ConversationPage, StoredMessage
 from gradio_portal.chat.service import ChatService, OpenedConversation
-from gradio_portal.chat.ui.layout import ChatLayout
+from gradio_portal.chat.ui.layout import FEEDBACK_OPTIONS, ChatLayout
 from gradio_portal.chat.ui.state import (
     NOT_FOUND,
     SIDEBAR_LIMIT,
@@ -42,7 +42,15 @@ from gradio_portal.chat.ui.state import (
     parse_conversation_id,
 )
 
-__all__ = ["ChatHandlers", "bubbles", "file_line", "reply_bubble", "role_of", "show"]
+__all__ = [
+    "ChatHandlers",
+    "bubbles",
+    "file_line",
+    "ratings",
+    "reply_bubble",
+    "role_of",
+    "show",
+]
 
 ACCOUNT_LINKS = " · ".join(
     f"[{name}]({path})"
@@ -160,7 +168,7 @@ class ChatHandlers:
         return {
             **self._opened_view(opened),
             **self.sidebar(page, turn.conversation.id),
-            ui.chatbot: shown,
+            ui.chatbot: gr.update(value=shown, feedback_value=ratings(turn.recent)),
             ui.message: gr.update(value="", submit_btn=False, stop_btn=True),
             ui.notice: gr.update(visible=False),
             ui.pending_reply: pending,
@@ -309,7 +317,8 @@ class ChatHandlers:
         shown = bubbles([*turn.recent, turn.user_message], turn.listed)
         pending.turn, pending.shown, pending.busy = turn, shown, True
         return {
-            ui.chatbot: shown,
+            # The reply answered again starts unrated; the thumbs follow what is stored.
+            ui.chatbot: gr.update(value=shown, feedback_value=ratings(turn.recent)),
             ui.message: gr.update(submit_btn=False, stop_btn=True),
             ui.pending_reply: pending,
         }
@@ -338,7 +347,7 @@ class ChatHandlers:
         ui = self.layout
         if opened is None:
             return {
-                ui.chatbot: [],
+                ui.chatbot: gr.update(value=[], feedback_value=[]),
                 ui.conversation: None,
                 ui.page_query: "",
                 ui.bar: gr.update(visible=False),
@@ -346,7 +355,10 @@ class ChatHandlers:
             }
         info = opened.conversation
         return {
-            ui.chatbot: bubbles(opened.messages, opened.files),
+            ui.chatbot: gr.update(
+                value=bubbles(opened.messages, opened.files),
+                feedback_value=ratings(opened.messages),
+            ),
             ui.conversation: info.id,
             ui.page_query: f"?c={info.id}",
             ui.bar: gr.update(visible=True),
@@ -379,6 +391,16 @@ def bubbles(
         else:
             shown.append(reply_bubble(stored.content, notice_for(stored)))
     return shown
+
+
+def ratings(messages: Iterable[StoredMessage]) -> list[str | None]:
+    """The chatbot's thumbs for stored messages: one entry per reply, in order (the chatbot's
+    ``feedback_value``), naming its feedback option."""
+    return [
+        FEEDBACK_OPTIONS.get(stored.feedback) if stored.feedback is not None else None
+        for stored in messages
+        if stored.role == "assistant"
+    ]
 
 
 def file_line(info: AttachmentInfo) -> str:

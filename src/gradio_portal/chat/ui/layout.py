@@ -15,7 +15,10 @@ from gradio_portal import logout_button
 from gradio_portal.chat.repository import MAX_TITLE_CHARS
 from gradio_portal.chat.ui.state import PLACEHOLDER
 
-__all__ = ["CHAT_CSS", "ChatLayout", "build_layout"]
+__all__ = ["CHAT_CSS", "FEEDBACK_OPTIONS", "ChatLayout", "build_layout"]
+
+FEEDBACK_OPTIONS = {1: "Like", -1: "Dislike"}
+"""The chatbot's thumbs, by the rating stored for a reply (1 up, -1 down)."""
 
 CHAT_CSS = """
 #conversation-list .wrap { flex-direction: column; gap: 2px; }
@@ -162,7 +165,7 @@ def build_layout(*, login_path: str) -> ChatLayout:
         height="100%",
         placeholder=PLACEHOLDER,
         buttons=["copy", "copy_all"],
-        feedback_options=("Like", "Dislike"),
+        feedback_options=tuple(FEEDBACK_OPTIONS.values()),
         editable="user",
         sanitize_html=True,  # the default, spelled out: messages are untrusted text
         elem_id="chat",
