@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from sqlalchemy.engine import make_url
 from gradio_portal import ConfigurationError, PortalSettings
 from gradio_portal.storage.migrate import head_revision
 from gradio_portal.testing import login
+from gradio_portal.testing.ports import consecutive_free_ports
 
 PASSWORD = "a long enough password"
 
@@ -46,15 +46,9 @@ def env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "GRADIO_PORTAL_DATA_DIR": str(tmp_path / "data")}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def served(env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
-    port = free_port()
+    port = consecutive_free_ports(1)  # below the ephemeral range: no self-connect
     process = subprocess.Popen(
         [sys.executable, "-m", "gradio_portal", "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
@@ -288,7 +282,7 @@ def test_serve_reload_serves_the_changed_code(env: dict[str, str], tmp_path: Pat
     project.mkdir()
     module = project / "reloadable_app.py"
     module.write_text(textwrap.dedent(_RELOADABLE.format(number=1)), encoding="utf-8")
-    port = free_port()
+    port = consecutive_free_ports(1)  # below the ephemeral range: no self-connect
     command = ["serve", "reloadable_app:app", "--reload", "--port", str(port)]
     process = subprocess.Popen(
         [sys.executable, "-m", "gradio_portal", *command],

@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from gradio_portal.chat.repository import ConversationRepository
 from gradio_portal.chat.service import ChatService
 from gradio_portal.observability import configure_logging
 from gradio_portal.testing import GradioEvents, LiveServer, login
+from gradio_portal.testing.ports import consecutive_free_ports
 
 MOUNT = "/app"
 HEX_ID = re.compile(r"[0-9a-f]{32}")
@@ -203,12 +203,6 @@ def test_the_request_id_is_in_every_line_of_its_request_and_no_secret_is(
     assert "GET /app/gradio_api/file%3D… HTTP/1.1" in text
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served_json(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
     """``gradio-portal serve`` (the chat app) logging JSON lines to a file, with a user alice."""
@@ -226,7 +220,7 @@ def served_json(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str], Pa
         text=True,
         timeout=120,
     )
-    port = _free_port()
+    port = consecutive_free_ports(1)  # below the ephemeral range: no self-connect
     stderr = tmp_path / "stderr.log"
     with stderr.open("w") as sink:
         process = subprocess.Popen(

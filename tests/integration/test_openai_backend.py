@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 from collections.abc import Iterator
 from types import SimpleNamespace
 
@@ -36,6 +35,7 @@ from gradio_portal.chat.backends import (
 from gradio_portal.chat.backends import openai as openai_module
 from gradio_portal.chat.backends.openai import MODELS_TTL
 from gradio_portal.chat.coalesce import coalesce
+from gradio_portal.testing.ports import consecutive_free_ports
 
 REQUEST = ChatRequest(
     message="And now?",
@@ -182,10 +182,9 @@ def test_slow_first_token_past_timeout(server: FakeOpenAI) -> None:
 
 
 def test_unreachable_server_hides_credentials_in_the_url() -> None:
-    # A port the kernel just handed out and nobody listens on.
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    # A port nobody listens on, below the ephemeral range (where the client's own source port
+    # could be that same port, and connect to itself).
+    port = consecutive_free_ports(1)
     backend = OpenAIBackend(f"http://admin:hunter2@127.0.0.1:{port}/v1", MODEL_OK, "sk-x")
     _, error = asyncio.run(collect_until_error(backend))
     assert f"127.0.0.1:{port}/v1" in str(error)
@@ -361,9 +360,7 @@ def test_listing_with_a_wrong_key_hides_the_key(server: FakeOpenAI) -> None:
 
 
 def test_listing_from_an_unreachable_server() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = consecutive_free_ports(1)
     backend = OpenAIBackend(f"http://127.0.0.1:{port}/v1", MODEL_OK, None)
     with pytest.raises(BackendError, match=r"Could not reach the model server .* to list its"):
         asyncio.run(backend.models())
