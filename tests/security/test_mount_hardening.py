@@ -141,6 +141,31 @@ def test_monitoring_is_for_administrators_only(
     assert "echo" in summary.text
 
 
+def test_gradios_profiling_is_for_administrators_only(
+    portal: Portal,
+    serve: Callable[[Any], LiveServer],
+    client_for: Callable[[LiveServer], httpx.Client],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GRADIO_PROFILING=1 adds routes listing every user's events (ids, sessions) and one
+    # clearing them, open to anyone the app lets in.
+    monkeypatch.setattr("gradio.profiling.PROFILING_ENABLED", True)
+    portal.accounts.create("root", PASSWORD, roles=("admin",))
+    with gr.Blocks() as demo:
+        box = gr.Textbox()
+        gr.Button().click(lambda text: text, box, box, api_name="echo")
+    portal.mount(demo, MOUNT)
+    server = serve(portal.app)
+    bob, root = client_for(server), client_for(server)
+    assert login(bob, "bob", PASSWORD).status_code == 303
+    assert login(root, "root", PASSWORD).status_code == 303
+    for path in ("/gradio_api/profiling/traces", "/gradio_api/profiling/summary"):
+        refused = bob.get(MOUNT + path)
+        assert refused.status_code == 403, path
+        assert "Administrators only" in refused.json()["detail"]
+        assert root.get(MOUNT + path).status_code == 200, path
+
+
 def test_gradios_own_logout_ends_the_portal_session(
     monitored: LiveServer, client_for: Callable[[LiveServer], httpx.Client]
 ) -> None:

@@ -103,12 +103,15 @@ EVENT_BODY_ROUTES = ("/gradio_api/cancel", "/gradio_api/reset")
 
 OPERATOR_PREFIXES = (
     "/monitoring",
+    "/gradio_api/profiling/",
     "/gradio_api/dev/",
     "/gradio_api/vibe-edit",
     "/gradio_api/undo-vibe-edit",
     "/gradio_api/vibe-code",
+    "/gradio_api/vibe-starter-queries",
 )
-"""Routes for whoever runs the app, not its users: event analytics of every user (monitoring),
+"""Routes for whoever runs the app, not its users: event analytics of every user (monitoring;
+profiling, with ``GRADIO_PROFILING=1``, which also lists every event's id and session), reading,
 reloading and editing the app's code."""
 
 LOGOUT = "/logout"
