@@ -66,14 +66,16 @@ def test_a_text_file_uploads_and_downloads_as_a_file(alice: httpx.Client) -> Non
     answer = upload(alice, "notes.md", b"# Notes\n\nCaf\xc3\xa9")
     assert answer.status_code == 201, answer.text
     body = answer.json()
-    assert set(body) == {"id", "filename", "media_type", "kind", "size", "created_at"}
+    assert set(body) == {"id", "filename", "media_type", "kind", "size", "url", "created_at"}
     assert (body["filename"], body["media_type"], body["kind"], body["size"]) == (
         "notes.md",
         "text/markdown",
         "text",
         14,
     )
-    got = alice.get(f"{API}/{body['id']}")
+    # The same description a message gives of its files, plus when it was uploaded.
+    assert body["url"] == f"{API}/{body['id']}"
+    got = alice.get(body["url"])
     assert got.status_code == 200
     assert got.content == b"# Notes\n\nCaf\xc3\xa9"
     assert got.headers["content-type"] == "text/markdown; charset=utf-8"

@@ -12,20 +12,19 @@ own type, every other file is a download; ``nosniff`` and a sandboxing CSP alway
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
-from pydantic import BaseModel, ConfigDict
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.responses import Response
 
 from gradio_portal import MessageRejected, User
 from gradio_portal.chat.api.deps import CSRF_HEADER, MAX_ID, ApiAuth
-from gradio_portal.chat.attachments import AttachmentInfo, AttachmentStore, describe_size
+from gradio_portal.chat.api.schemas import ATTACHMENTS_PREFIX, AttachmentOut, attachment_out
+from gradio_portal.chat.attachments import AttachmentStore, describe_size
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks
@@ -33,12 +32,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTACHMENTS_PREFIX",
     "FIELD",
-    "AttachmentOut",
-    "attachment_out",
     "build_attachments_router",
 ]
 
-ATTACHMENTS_PREFIX = "/api/attachments"
 FIELD = "file"
 """The multipart field that carries the file."""
 
@@ -55,43 +51,6 @@ AttachmentId = Annotated[int, Path(ge=1, le=MAX_ID, description="The attachment'
 MISSING: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such attachment (or not yours)."}
 }
-
-
-class AttachmentOut(BaseModel):
-    """An uploaded file: send its ``id`` with a message to attach it."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 42,
-                    "filename": "notes.md",
-                    "media_type": "text/markdown",
-                    "kind": "text",
-                    "size": 1834,
-                    "created_at": "2026-12-02T09:30:00Z",
-                }
-            ]
-        }
-    )
-
-    id: int
-    filename: str
-    media_type: str
-    kind: str
-    size: int
-    created_at: datetime
-
-
-def attachment_out(info: AttachmentInfo) -> AttachmentOut:
-    return AttachmentOut(
-        id=info.id,
-        filename=info.filename,
-        media_type=info.media_type,
-        kind=info.kind,
-        size=info.size,
-        created_at=info.created_at,
-    )
 
 
 _UPLOAD_BODY: dict[str, Any] = {

@@ -6,18 +6,21 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from gradio_portal.chat.attachments import AttachmentInfo
 from gradio_portal.chat.repository import ConversationInfo, StoredMessage
 
 __all__ = [
+    "ATTACHMENTS_PREFIX",
     "RATINGS",
+    "AttachmentOut",
     "ConversationDetail",
     "ConversationList",
     "ConversationOut",
     "FileOut",
     "MessageOut",
+    "attachment_out",
     "conversation_out",
     "file_out",
     "message_out",
@@ -35,6 +38,10 @@ class ConversationOut(BaseModel):
     system_prompt: str | None = None
 
 
+ATTACHMENTS_PREFIX = "/api/attachments"
+"""Where files are uploaded, and each one downloaded (``<prefix>/<id>``)."""
+
+
 class FileOut(BaseModel):
     """A file attached to a message; ``url`` downloads it (its owner only)."""
 
@@ -44,6 +51,28 @@ class FileOut(BaseModel):
     kind: Literal["text", "image"]
     size: int
     url: str
+
+
+class AttachmentOut(FileOut):
+    """An uploaded file: send its ``id`` with a message to attach it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": 42,
+                    "filename": "notes.md",
+                    "media_type": "text/markdown",
+                    "kind": "text",
+                    "size": 1834,
+                    "url": "/api/attachments/42",
+                    "created_at": "2026-12-02T09:30:00Z",
+                }
+            ]
+        }
+    )
+
+    created_at: datetime
 
 
 class MessageOut(BaseModel):
@@ -99,8 +128,12 @@ def file_out(info: AttachmentInfo) -> FileOut:
         media_type=info.media_type,
         kind=info.kind,
         size=info.size,
-        url=f"/api/attachments/{info.id}",
+        url=f"{ATTACHMENTS_PREFIX}/{info.id}",
     )
+
+
+def attachment_out(info: AttachmentInfo) -> AttachmentOut:
+    return AttachmentOut(**file_out(info).model_dump(), created_at=info.created_at)
 
 
 def message_out(message: StoredMessage, files: Iterable[AttachmentInfo] = ()) -> MessageOut:
