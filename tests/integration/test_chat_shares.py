@@ -127,6 +127,30 @@ def test_the_page_renders_the_snapshot(alice: httpx.Client, bob: httpx.Client) -
     assert '<meta name="referrer" content="no-referrer">' in html
 
 
+def test_the_page_names_attached_files_but_never_serves_them(
+    alice: httpx.Client, bob: httpx.Client
+) -> None:
+    uploaded = alice.post(
+        "/api/attachments",
+        files={"file": ("plan <v2>.md", b"The secret plan.")},
+        headers=AJAX,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    attachment = uploaded.json()
+    body = alice.post(
+        API, json={"message": "See the plan", "attachments": [attachment["id"]]}, headers=AJAX
+    ).json()
+    link = share(alice, body["id"]).json()["url"]
+
+    html = bob.get(link, headers={"accept": "text/html"}).text
+    assert "📎 plan &lt;v2&gt;.md" in html
+    assert "Attached files are not shared." in html
+    # The echo reply repeats the file's text: the page shows what the reply said, but the
+    # file itself is no link, and stays its owner's.
+    assert attachment["url"] not in html
+    assert bob.get(attachment["url"]).status_code == 404
+
+
 def test_the_page_marks_an_incomplete_reply(portal: Portal, alice: httpx.Client) -> None:
     conversation_id = chat(alice, "Tell me a story")
     with portal.database.session() as session:

@@ -118,6 +118,7 @@ def _messages(shared: SharedConversation) -> list[dict[str, Any]]:
             "html": Markup(markdown_html(message.content)),
             "incomplete": not message.complete or bool(message.error),
             "notice": " ".join(message.error.split()) if message.error else INTERRUPTED,
+            "files": message.files,
         }
         for message in shared.messages
     ]

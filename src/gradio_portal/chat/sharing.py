@@ -1,7 +1,8 @@
 """Read-only share links: a conversation as it was when its owner shared it.
 
-Sharing stores a *snapshot* (the title, and every message's role, text, completeness, error and
-time) next to the SHA-256 of a random token; the link is ``/shared/<token>``. Messages sent
+Sharing stores a *snapshot* (the title, and every message's role, text, completeness, error,
+time and the names of its attached files, never their contents) next to the SHA-256 of a random
+token; the link is ``/shared/<token>``. Messages sent
 after sharing, renames and edits stay private until the owner shares again, which replaces the
 link: the old token stops working and the new one shows the conversation as it is then. A
 conversation has one link at most; revoking it, deleting the conversation (``ON DELETE
@@ -33,6 +34,7 @@ from sqlalchemy.sql import Select
 from gradio_portal.storage.database import Database
 from gradio_portal.storage.models import (
     AccountRow,
+    Attachment,
     Conversation,
     ConversationShare,
     Message,
@@ -92,6 +94,8 @@ class SharedMessage:
     complete: bool
     error: str | None
     created_at: datetime
+    files: tuple[str, ...] = ()
+    """The names of the files attached to the message (their contents are not shared)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +232,13 @@ def _store(
     messages = session.scalars(
         select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
     ).all()
+    files: dict[int | None, list[str]] = {}
+    for message_id, filename in session.execute(
+        select(Attachment.message_id, Attachment.filename)
+        .where(Attachment.conversation_id == conversation.id, Attachment.message_id.is_not(None))
+        .order_by(Attachment.id)
+    ):
+        files.setdefault(message_id, []).append(filename)
     snapshot = {
         "version": _SNAPSHOT_VERSION,
         "title": conversation.title,
@@ -238,6 +249,7 @@ def _store(
                 "complete": m.complete,
                 "error": m.error,
                 "created_at": m.created_at.isoformat(),
+                "files": files.get(m.id, []),
             }
             for m in messages
         ],
@@ -270,6 +282,7 @@ def _shared(snapshot: dict[str, Any], *, shared_by: str, shared_at: datetime) ->
             complete=bool(m["complete"]),
             error=m["error"] if m.get("error") is None else str(m["error"]),
             created_at=datetime.fromisoformat(m["created_at"]),
+            files=tuple(str(name) for name in m.get("files", ())),
         )
         for m in snapshot.get("messages", ())
     )
