@@ -122,6 +122,12 @@ def test_bob_cannot_post_into_alices_sse_session(
         unknown = bob.post(session.endpoint.replace(session.session_id, "0" * 32), json=call)
         assert (refused.status_code, refused.text) == (unknown.status_code, unknown.text)
         assert refused.status_code == 404
+        # The messages route takes any path below it, and an id in any case.
+        for variant in (
+            session.endpoint.replace("/messages/", "/messages/x/"),
+            session.endpoint.replace(session.session_id, session.session_id.upper()),
+        ):
+            assert bob.post(variant, json=call).status_code == 404, variant
 
         # Alice's stream carries her own answers only: the next one is her call's.
         assert (

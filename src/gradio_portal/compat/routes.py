@@ -52,8 +52,8 @@ MCP_SSE = "/gradio_api/mcp/sse"
 session's messages are posted, ``.../mcp/messages/?session_id=<id>``."""
 
 MCP_MESSAGES = "/gradio_api/mcp/messages"
-"""Where an SSE session's messages are posted; the ``session_id`` query parameter names the
-session, whose stream gets the answers."""
+"""Where an SSE session's messages are posted (any path below it reaches the same route); the
+``session_id`` query parameter names the session, whose stream gets the answers."""
 
 
 def is_page_route(relative: str) -> bool:

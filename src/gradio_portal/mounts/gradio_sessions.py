@@ -152,7 +152,7 @@ class GradioSessionBinding:
         method = scope["method"]
         if relative.rstrip("/") == MCP_SSE and method == "GET":
             send = self._recording_mcp_session(send, owner)
-        elif relative.rstrip("/") == MCP_MESSAGES:
+        elif relative.startswith(MCP_MESSAGES):  # the route takes any path below it
             scope["query_string"] = self._owned_mcp_session(scope["query_string"], owner)
 
         if method == "GET" and relative.startswith(SESSION_PATH_PREFIXES):
