@@ -8,6 +8,7 @@ heartbeat and deep links by the hash the browser picked, with no owner check.
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -249,3 +250,88 @@ def test_the_binding_holds_across_processes_sharing_redis(
     bobs = {name_on(server, bob) for server in servers}
     assert len(alices) == 1 and len(bobs) == 1
     assert alices != bobs
+
+
+def test_an_encoded_query_key_is_still_a_session_hash(
+    users: tuple[GradioEvents, GradioEvents],
+) -> None:
+    # The app decodes query keys: `session%5Fhash` is its session_hash. Bob holds the name
+    # Gradio knows alice's page by (it shows in her media URLs and gr.Request.session_hash).
+    alice, bob = users
+    session_hash = "alicespage04"
+    assert alice.call("remember", ["alice's note"], session_hash=session_hash).success
+    alices_name = alice.call("whoami", [], session_hash=session_hash).output[0]
+    for key in ("session_hash", "session%5Fhash", "session%5fhash", "%73ession_hash"):
+        link = bob.client.get(f"{MOUNT}/gradio_api/deep_link?{key}={alices_name}")
+        assert link.status_code == 200, key
+        assert link.json() == "", key
+    mine = alice.client.get(f"{MOUNT}/gradio_api/deep_link?session%5Fhash={session_hash}")
+    assert mine.json() != ""
+
+
+def session_name(request: gr.Request) -> str:
+    return request.session_hash or ""
+
+
+def keep(value: Any) -> str:
+    """A component's server function: leaves ``value`` in the calling page's Gradio session."""
+    from gradio.context import LocalContext
+
+    LocalContext.blocks_config.get().kept_by_test = value  # type: ignore[union-attr]
+    return "kept"
+
+
+def peek(_: Any) -> str:
+    """A component's server function: what the calling page's Gradio session holds."""
+    from gradio.context import LocalContext
+
+    return str(getattr(LocalContext.blocks_config.get(), "kept_by_test", ""))
+
+
+def test_a_server_function_runs_in_the_callers_session_whatever_the_content_type(
+    portal: Portal,
+    serve: Callable[[Any], LiveServer],
+    client_for: Callable[[LiveServer], httpx.Client],
+) -> None:
+    # component_server reads its body as JSON whatever the Content-Type says, unless the type
+    # starts with multipart/form-data: then as a form, whose session_hash field is never renamed.
+    with gr.Blocks() as demo:
+        gr.HTML("<p>tools</p>", server_functions=[keep, peek])
+        hash_out = gr.Textbox()
+        gr.Button().click(session_name, None, hash_out, api_name="whoami")
+    portal.mount(demo, "/fn")
+    server = serve(portal.app)
+    alice, bob = client_for(server), client_for(server)
+    assert login(alice, "alice", PASSWORD).status_code == 303
+    assert login(bob, "bob", PASSWORD).status_code == 303
+    config = alice.get("/fn/config").json()
+    [html_id] = [c["id"] for c in config["components"] if c["type"] == "html"]
+    url = "/fn/gradio_api/component_server"
+
+    def body(session_hash: str, fn_name: str, data: Any = None) -> dict[str, Any]:
+        return {
+            "data": data,
+            "component_id": html_id,
+            "session_hash": session_hash,
+            "fn_name": fn_name,
+        }
+
+    assert alice.post(url, json=body("alicespage05", "keep", "alice-secret")).json() == "kept"
+    assert alice.post(url, json=body("alicespage05", "peek")).json() == "alice-secret"
+    events = GradioEvents(alice, "/fn")
+    alices_name = events.call("whoami", [], session_hash="alicespage05").output[0]
+
+    for content_type in ("application/json", "application/octet-stream", "text/x-json", None):
+        headers = {"content-type": content_type} if content_type else {}
+        for named in ("alicespage05", alices_name):
+            answer = bob.post(url, content=json.dumps(body(named, "peek")), headers=headers)
+            assert "alice-secret" not in answer.text, (content_type, named)
+    for content_type in ("multipart/form-dataX; boundary=b", "multipart/form-data; boundary=b"):
+        form = (
+            f'--b\r\nContent-Disposition: form-data; name="session_hash"\r\n\r\n{alices_name}\r\n'
+            f'--b\r\nContent-Disposition: form-data; name="component_id"\r\n\r\n{html_id}\r\n'
+            '--b\r\nContent-Disposition: form-data; name="fn_name"\r\n\r\npeek\r\n--b--\r\n'
+        )
+        answer = bob.post(url, content=form, headers={"content-type": content_type})
+        assert answer.status_code == 415, content_type
+        assert "alice-secret" not in answer.text

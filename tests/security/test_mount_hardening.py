@@ -3,6 +3,7 @@ Gradio's sign-out, upload limits, what stays on the device, names in a terminal,
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -344,3 +345,36 @@ def test_the_api_document_is_for_signed_in_users_and_loads_nothing_from_elsewher
     document = signed_in("alice").get("/openapi.json")
     assert document.status_code == 200
     assert "/login" in document.json()["paths"]
+
+
+def test_the_app_icon_comes_in_the_manifests_sizes_only(
+    portal: Portal,
+    serve: Callable[[Any], LiveServer],
+    client_for: Callable[[LiveServer], httpx.Client],
+    tmp_path: Path,
+) -> None:
+    # Gradio draws /pwa_icon/<n> n by n pixels in memory for any n: one request could take
+    # gigabytes. The sizes its web manifest names are served to anyone (static), no others.
+    from PIL import Image
+
+    icon = tmp_path / "icon.png"
+    Image.new("RGB", (16, 16), "teal").save(icon)
+    with gr.Blocks() as demo:
+        gr.Textbox()
+    portal.mount(demo, MOUNT, favicon_path=str(icon))
+    server = serve(portal.app)
+    anonymous, alice = client_for(server), client_for(server)
+    assert login(alice, "alice", PASSWORD).status_code == 303
+    for size in ("", "/192", "/512"):
+        answer = anonymous.get(f"{MOUNT}/pwa_icon{size}")
+        assert answer.status_code == 200, size
+        assert answer.headers["content-type"] == "image/png", size
+    assert Image.open(io.BytesIO(anonymous.get(f"{MOUNT}/pwa_icon/192").content)).size == (
+        192,
+        192,
+    )
+    for size in ("/40000", "/0192", "/192/", "/1"):
+        assert anonymous.get(f"{MOUNT}/pwa_icon{size}").status_code in (302, 303, 401), size
+        refused = alice.get(f"{MOUNT}/pwa_icon{size}")
+        assert refused.status_code == 404, size
+        assert "sizes 192 and 512" in refused.json()["detail"]

@@ -34,10 +34,13 @@ STATIC_PREFIXES = (
     "/favicon.ico",
     "/robots.txt",
     "/manifest.json",
-    "/pwa_icon",
     "/theme.css",
 )
 """Code and images of the Gradio frontend, identical for everyone: served without a session."""
+
+PWA_ICONS = ("/pwa_icon", "/pwa_icon/192", "/pwa_icon/512")
+"""The app's icon as its web manifest names it (static too). Gradio draws ``/pwa_icon/<n>`` at
+any size asked, ``n`` by ``n`` pixels in memory: the portal serves these sizes only."""
 
 
 RUN_HISTORY_PAGE = "/gradio_api/runs"
@@ -70,7 +73,12 @@ def is_static(relative: str) -> bool:
     # "/assets/../config" must not count as an asset.
     if ".." in relative or "\\" in relative or "//" in relative:
         return False
-    return relative.startswith(STATIC_PREFIXES)
+    return relative.startswith(STATIC_PREFIXES) or relative in PWA_ICONS
+
+
+def is_unserved_icon(relative: str) -> bool:
+    """True for ``/pwa_icon/<size>`` at a size the manifest does not name (never served)."""
+    return relative.startswith("/pwa_icon/") and relative not in PWA_ICONS
 
 
 # -- what a session hash or an event id reaches ---------------------------------------------
@@ -97,6 +105,20 @@ EVENT_ROUTES = (
     ("POST", re.compile(r"^/gradio_api/stream/([^/]+)(?:/close)?/?$")),
 )
 """(method, pattern): routes that reach an event by the id in the pattern's group."""
+
+COMPONENT_SERVER = "/gradio_api/component_server"
+"""Runs a component's server function in a page's Gradio session (``session_hash`` in the body).
+Gradio reads its body itself: as multipart when the ``Content-Type`` header starts with
+``multipart/form-data`` (exactly, case and all), and as JSON otherwise, whatever type it names."""
+
+
+def gradio_reads_json(relative: str, content_type: str | None) -> bool | None:
+    """How Gradio itself reads the body of a POST to ``relative``: True as JSON, False as
+    multipart, None where it leaves that to FastAPI (every other route)."""
+    if relative.rstrip("/") != COMPONENT_SERVER:
+        return None
+    return not (content_type or "").startswith("multipart/form-data")
+
 
 EVENT_BODY_ROUTES = ("/gradio_api/cancel", "/gradio_api/reset")
 """POST routes whose JSON body names an event by ``event_id`` (cancel closes it by that id)."""

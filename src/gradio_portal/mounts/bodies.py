@@ -2,7 +2,9 @@
 
 FastAPI parses a body as JSON when the request has no content type or an ``application/json``
 (or ``+json``) one, with :func:`json.loads` on the raw bytes, which also accepts a UTF-8 byte
-order mark, UTF-16 and UTF-32, and leading whitespace. A check that read the body any other way
+order mark, UTF-16 and UTF-32, and leading whitespace. One Gradio route reads its body itself,
+as JSON whatever the content type says (``component_server``, see
+:func:`gradio_portal.compat.routes.gradio_reads_json`). A check that read the body any other way
 could be skipped by an encoding it does not expect while the app still accepts the body. So the
 body is parsed here the same way, once, and a body that does not parse is refused (400) before
 the app sees it: whatever the app would have done with it, no check was skipped.
@@ -16,6 +18,8 @@ from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope
+
+from gradio_portal.compat.routes import gradio_reads_json
 
 __all__ = ["MAX_BODY", "BodyRefused", "RequestBody", "is_json_request", "read_body", "replay"]
 
@@ -43,9 +47,13 @@ class RequestBody:
     value: Any = None
 
 
-def is_json_request(headers: Headers) -> bool:
-    """True when FastAPI will parse this request's body as JSON."""
+def is_json_request(headers: Headers, relative: str) -> bool:
+    """True when the app will parse the body of this request to ``relative`` (a path under a
+    mount) as JSON: FastAPI's rule, or Gradio's own where it reads the body itself."""
     content_type = headers.get("content-type")
+    by_gradio = gradio_reads_json(relative, content_type)
+    if by_gradio is not None:
+        return by_gradio
     if not content_type:
         return True
     media_type = content_type.split(";", 1)[0].strip().lower()
@@ -53,8 +61,9 @@ def is_json_request(headers: Headers) -> bool:
     return maintype == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-async def read_body(scope: Scope, receive: Receive) -> RequestBody:
-    """The request's body (read once per request; later calls get the same object).
+async def read_body(scope: Scope, receive: Receive, relative: str) -> RequestBody:
+    """The body of a request to ``relative`` (a path under a mount), read once per request
+    (later calls get the same object).
 
     Raises :class:`BodyRefused`: 413 over :data:`MAX_BODY`, 400 for JSON that does not parse.
     """
@@ -75,7 +84,9 @@ async def read_body(scope: Scope, receive: Receive) -> RequestBody:
         if not message.get("more_body"):
             break
     raw = b"".join(chunks)
-    body = RequestBody(raw=raw, is_json=bool(raw) and is_json_request(Headers(scope=scope)))
+    body = RequestBody(
+        raw=raw, is_json=bool(raw) and is_json_request(Headers(scope=scope), relative)
+    )
     if body.is_json:
         try:
             body.value = json.loads(raw)

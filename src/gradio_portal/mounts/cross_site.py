@@ -53,7 +53,8 @@ class CrossSiteGuard:
             return
         media_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if media_type in _FORM_TYPES or (
-            media_type == "multipart/form-data" and relative.rstrip("/") != UPLOAD
+            # Gradio reads any type that starts so as multipart (component_server).
+            media_type.startswith("multipart/form-data") and relative.rstrip("/") != UPLOAD
         ):
             await send_json(
                 send, 415, f"Send JSON (application/json), not {media_type or 'this type'}."

@@ -7,6 +7,8 @@
   no other site can sign a user out.
 - Operator routes (``monitoring`` with every user's event counts and timings, code reloading
   and editing): administrators only, checked against the database on each request.
+- ``<mount>/pwa_icon/<size>`` at a size the web manifest does not name: 404 (Gradio would draw
+  the icon ``size`` by ``size`` pixels in memory, at any size asked).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.datastructures import Headers
 from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gradio_portal.compat.routes import LOGOUT, is_operator_route
+from gradio_portal.compat.routes import LOGOUT, is_operator_route, is_unserved_icon
 from gradio_portal.mounts.answers import send_json
 from gradio_portal.mounts.paths import MountPaths
 from gradio_portal.sessions import SignIn
@@ -57,6 +59,9 @@ class GradioRoutes:
             response = RedirectResponse(self.login_path, status_code=303)
             await self.sign_in.end(active, response, everywhere=False)
             await response(scope, receive, send)
+            return
+        if is_unserved_icon(relative):
+            await send_json(send, 404, "Not found: the app's icon comes in sizes 192 and 512.")
             return
         if is_operator_route(relative):
             account = await anyio.to_thread.run_sync(self.accounts.get_by_id, active.user.id)

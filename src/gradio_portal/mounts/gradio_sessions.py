@@ -58,6 +58,7 @@ from gradio_portal.compat.routes import (
     SESSION_BODY_KEY,
     SESSION_PATH_PREFIXES,
     SESSION_QUERY_PARAMS,
+    gradio_reads_json,
 )
 from gradio_portal.mounts.answers import hold_response, send_json
 from gradio_portal.mounts.bodies import BodyRefused, is_json_request, read_body, replay
@@ -163,9 +164,13 @@ class GradioSessionBinding:
                 await send_json(send, 404, NO_SUCH_EVENT)
                 return
 
-        if method in ("POST", "PUT", "PATCH") and is_json_request(Headers(scope=scope)):
+        if method == "POST" and gradio_reads_json(relative, _content_type(scope)) is False:
+            # A multipart body names its session in a form field the portal does not rename.
+            await send_json(send, 415, "Send JSON (application/json) here, not multipart.")
+            return
+        if method in ("POST", "PUT", "PATCH") and is_json_request(Headers(scope=scope), relative):
             try:
-                body = await read_body(scope, receive)
+                body = await read_body(scope, receive, relative)
             except BodyRefused as refused:
                 await send_json(send, refused.status, refused.detail)
                 return
@@ -208,9 +213,12 @@ class GradioSessionBinding:
         return kept
 
     def _named_query(self, query: bytes, owner: str) -> bytes:
-        if not query or not any(p.encode() in query for p in SESSION_QUERY_PARAMS):
+        if not query:
             return query
+        # Keys compared as the app reads them: decoded (``session%5Fhash`` is a session_hash).
         pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
+        if not any(key in SESSION_QUERY_PARAMS for key, _ in pairs):
+            return query
         named = [
             (key, self.names.name(value, owner) if key in SESSION_QUERY_PARAMS else value)
             for key, value in pairs
@@ -271,6 +279,10 @@ class GradioSessionBinding:
             await send({"type": "http.response.body", "body": body})
 
         return hold_response(send, finish)
+
+
+def _content_type(scope: Scope) -> str | None:
+    return Headers(scope=scope).get("content-type")
 
 
 def _set_content_length(scope: dict[str, Any], length: int) -> None:

@@ -122,9 +122,11 @@ class UploadOwnership:
                     return
                 await self.app(scope, receive, self._recording(send, user_id))
                 return
-            elif method in ("POST", "PUT", "PATCH") and is_json_request(Headers(scope=scope)):
+            elif method in ("POST", "PUT", "PATCH") and is_json_request(
+                Headers(scope=scope), relative
+            ):
                 try:
-                    body = await read_body(scope, receive)
+                    body = await read_body(scope, receive, relative)
                 except BodyRefused as refused:
                     await send_json(send, refused.status, refused.detail)
                     return
