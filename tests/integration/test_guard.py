@@ -15,7 +15,7 @@ from tests.conftest import PASSWORD
 from tests.integration.apps import build_events_app
 
 from gradio_portal import Portal
-from gradio_portal.compat.routes import STATIC_PREFIXES
+from gradio_portal.compat.routes import is_static as public_asset
 from gradio_portal.testing import LiveServer, login
 
 MOUNTS = ("/app", "/other")
@@ -51,8 +51,9 @@ def mounted_routes(portal: Portal) -> list[tuple[str, str]]:
 
 
 def is_static(path: str) -> bool:
+    """Whether the guard serves ``path`` (mount included) without a session: its own rule."""
     relative = "/" + path.split("/", 2)[2] if path.count("/") >= 2 else "/"
-    return any(relative.startswith(prefix) for prefix in STATIC_PREFIXES)
+    return public_asset(relative)
 
 
 @pytest.fixture
