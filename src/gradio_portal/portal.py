@@ -224,8 +224,8 @@ class Portal:
             names=SessionNames(secret),
             events=EventOwners(),
             portal_cookies=(settings.session_cookie, CSRF_COOKIE),
-            # An MCP client may hold its SSE stream open as long as its session lasts.
-            mcp_sessions=EventOwners(ttl=settings.session_absolute_timeout),
+            # Kept while the SSE stream is open (forgotten when it closes), however long.
+            mcp_sessions=EventOwners(ttl=float("inf")),
         )
         self.app.add_middleware(CrossSiteGuard, mount_paths=self.mount_paths)
         self.app.add_middleware(GradioHeaders, mount_paths=self.mount_paths)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,10 +38,21 @@ def whoami(greeting: str, ctx: Context) -> str:
     return f"{greeting}, {ctx.user.username}"
 
 
+def size_of(document: str) -> str:
+    """The size of a document.
+
+    Args:
+        document: the document
+    """
+    return f"{Path(document).stat().st_size} bytes"
+
+
 def tools_app() -> gr.Blocks:
     with gr.Blocks() as demo:
         text, out = gr.Textbox(), gr.Textbox()
         gr.Button().click(whoami, text, out, api_name="whoami", queue=False)
+        document = gr.File(type="filepath")
+        gr.Button().click(size_of, document, out, api_name="size_of", queue=False)
     return demo
 
 
@@ -161,3 +173,35 @@ def test_an_sse_session_of_a_token_is_the_tokens_alone(
         assert browser.post(session.endpoint, json=rpc("ping", 6)).status_code == 404
         assert script.post(session.endpoint, json=rpc("ping", 7)).status_code == 202
         assert session.next_message()["id"] == 7
+
+
+def test_bob_cannot_hand_alices_upload_to_a_tool_under_any_json_type(
+    server: LiveServer, signed_in_client: Callable[..., httpx.Client]
+) -> None:
+    # MCP's transports read a body as JSON when its type starts with application/json (SSE) or
+    # names it in a list (streamable HTTP): the upload-ownership check reads it the same way.
+    alice = signed_in(server, signed_in_client, "alice")
+    bob = signed_in(server, signed_in_client, "bob")
+    uploaded = alice.post(
+        f"{MOUNT}/gradio_api/upload", files={"files": ("secret.txt", b"alice's", "text/plain")}
+    )
+    assert uploaded.status_code == 200, uploaded.text
+    [path] = uploaded.json()
+    arguments = {"document": {"path": path, "meta": {"_type": "gradio.FileData"}}}
+    call = rpc("tools/call", 3, {"name": "size_of", "arguments": arguments})
+    with sse_session(bob) as session:
+        assert bob.post(session.endpoint, json=INITIALIZE).status_code == 202
+        for content_type in ("application/json", "application/jsonx", "application/json; x=1"):
+            refused = bob.post(
+                session.endpoint, content=json.dumps(call), headers={"content-type": content_type}
+            )
+            assert refused.status_code == 403, content_type
+            assert "belongs to someone else" in refused.json()["detail"]
+    streamed = {"accept": "application/json, text/event-stream"}
+    for content_type in ("application/json", "text/plain, application/json"):
+        refused = bob.post(
+            f"{MOUNT}/gradio_api/mcp/",
+            content=json.dumps(call),
+            headers={**streamed, "content-type": content_type},
+        )
+        assert refused.status_code == 403, content_type

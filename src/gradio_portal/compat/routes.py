@@ -114,7 +114,13 @@ Gradio reads its body itself: as multipart when the ``Content-Type`` header star
 
 def gradio_reads_json(relative: str, content_type: str | None) -> bool | None:
     """How Gradio itself reads the body of a POST to ``relative``: True as JSON, False as
-    multipart, None where it leaves that to FastAPI (every other route)."""
+    multipart, None where it leaves that to FastAPI (every other route).
+
+    The MCP server's transports read every message as JSON-RPC, under their own looser rules
+    for the content type (any type starting ``application/json``, or naming it in a list), so
+    every body posted under the MCP endpoint counts as JSON."""
+    if relative.rstrip("/") == MCP_LANDING_PAGE or relative.startswith(MCP_LANDING_PAGE + "/"):
+        return True
     if relative.rstrip("/") != COMPONENT_SERVER:
         return None
     return not (content_type or "").startswith("multipart/form-data")

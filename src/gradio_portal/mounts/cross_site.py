@@ -12,7 +12,9 @@ and OPTIONS) is refused when:
   a CORS preflight — ``text/plain``, ``application/x-www-form-urlencoded``, or multipart
   outside the upload route → 415. Gradio's own client sends JSON (and multipart to
   ``gradio_api/upload``), which no cross-site page can send without a preflight, and
-  preflights are never answered with permission (the portal allows no CORS origin).
+  preflights are never answered with permission (the portal allows no CORS origin). The one
+  other multipart request it makes, ``gr.ImageEditor``'s layers to ``component_server``, is
+  refused on purpose (docs/security.md, "Design decisions and their limits").
 
 Requests without ``Origin`` (scripts, API clients) are judged by the session alone: they are
 not a browser being tricked.

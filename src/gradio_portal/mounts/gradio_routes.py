@@ -5,8 +5,9 @@
   sign-in page. Only when the browser says the request comes from this site (``Sec-Fetch-Site``)
   or says nothing (a script); a link on another site gets the portal's confirmation page, so
   no other site can sign a user out.
-- Operator routes (``monitoring`` with every user's event counts and timings, code reloading
-  and editing): administrators only, checked against the database on each request.
+- Operator routes (``monitoring`` with every user's event counts and timings, ``profiling``
+  with every user's events, reading, reloading and editing the code): administrators only,
+  checked against the database on each request.
 - ``<mount>/pwa_icon/<size>`` at a size the web manifest does not name: 404 (Gradio would draw
   the icon ``size`` by ``size`` pixels in memory, at any size asked).
 """

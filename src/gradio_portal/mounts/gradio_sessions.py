@@ -23,10 +23,10 @@ event by id (``call/<api>/<event_id>``, ``stream/<event_id>``) answers 404 to an
 the same answer as for an id that never existed.
 
 **MCP sessions over SSE are bound to their owner.** The session id that Gradio's MCP server
-names in an SSE stream's first event is recorded with the caller's session (like an event id,
-in this process, where the MCP session lives); a message posted to it by anyone else is sent
-on with an id no session has (a UUID4 is never all zeros), so the MCP server gives its own
-answer for an unknown session.
+names in an SSE stream's first event is recorded with the caller's session while the stream is
+open (like an event id, in this process, where the MCP session lives); a message posted to it
+by anyone else is sent on with an id no session has (a UUID4 is never all zeros), so the MCP
+server gives its own answer for an unknown session.
 
 **The portal's cookies stay out of the app.** The session and CSRF cookies are removed from the
 ``Cookie`` header the mounted app receives, so ``gr.Request.headers`` never shows the HttpOnly
@@ -65,12 +65,14 @@ from gradio_portal.mounts.bodies import BodyRefused, is_json_request, read_body,
 from gradio_portal.mounts.paths import MountPaths
 from gradio_portal.sessions.bearer import bearer_token
 
-__all__ = ["EventOwners", "GradioSessionBinding", "SessionNames"]
+__all__ = ["EventOwners", "GradioSessionBinding", "SessionNames", "announced_mcp_session"]
 
 _MAC_CHARS = 24
 NO_SUCH_EVENT = "No such event: start it again from this page."
 # An MCP SSE session's first event: where its messages go (``...?session_id=<hex>``).
-_MCP_ENDPOINT = re.compile(rb"event: endpoint\r?\ndata: [^\r\n]*[?&]session_id=([0-9a-fA-F]+)")
+_MCP_ENDPOINT = re.compile(
+    rb"event: endpoint\r?\ndata: [^\r\n]*[?&]session_id=([0-9a-fA-F]{32})(?=[\r\n&])"
+)
 _MCP_ENDPOINT_MAX = 4096
 _NO_MCP_SESSION = "0" * 32
 
@@ -110,6 +112,10 @@ class EventOwners:
             while len(self._owners) > self._max:
                 self._owners.popitem(last=False)
 
+    def forget(self, event_id: str) -> None:
+        with self._lock:
+            self._owners.pop(event_id, None)
+
     def owned_by(self, event_id: str, owner: str) -> bool:
         entry = self._owners.get(event_id)
         if entry is None or time.monotonic() - entry[0] > self._ttl:
@@ -137,7 +143,9 @@ class GradioSessionBinding:
         self.mount_paths = mount_paths
         self.names = names
         self.events = events
-        self.mcp_sessions = mcp_sessions if mcp_sessions is not None else EventOwners()
+        self.mcp_sessions = (
+            mcp_sessions if mcp_sessions is not None else EventOwners(ttl=float("inf"))
+        )
         self.portal_cookies = frozenset(portal_cookies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -152,8 +160,9 @@ class GradioSessionBinding:
         scope["query_string"] = self._named_query(scope.get("query_string", b""), owner)
         method = scope["method"]
         if relative.rstrip("/") == MCP_SSE and method == "GET":
-            send = self._recording_mcp_session(send, owner)
-        elif relative.startswith(MCP_MESSAGES):  # the route takes any path below it
+            await self._mcp_stream(scope, receive, send, owner)
+            return
+        if relative.startswith(MCP_MESSAGES):  # the route takes any path below it
             scope["query_string"] = self._owned_mcp_session(scope["query_string"], owner)
 
         if method == "GET" and relative.startswith(SESSION_PATH_PREFIXES):
@@ -246,23 +255,26 @@ class GradioSessionBinding:
         kept = [(key, value) for key, value in pairs if key != "session_id"]
         return urlencode([*kept, ("session_id", named)]).encode("latin-1")
 
-    def _recording_mcp_session(self, send: Send, owner: str) -> Send:
-        """Records the MCP session an SSE stream announces as ``owner``'s, before the caller
-        reads where to post to it."""
+    async def _mcp_stream(self, scope: Scope, receive: Receive, send: Send, owner: str) -> None:
+        """An MCP SSE stream: the session it announces is ``owner``'s (recorded before the
+        caller reads where to post to it) for as long as the stream stays open."""
         seen = b""
-        found = False
+        session_id: str | None = None
 
         async def sender(message: Message) -> None:
-            nonlocal seen, found
-            if not found and message["type"] == "http.response.body":
+            nonlocal seen, session_id
+            if session_id is None and message["type"] == "http.response.body":
                 seen = (seen + message.get("body", b""))[-_MCP_ENDPOINT_MAX:]
-                match = _MCP_ENDPOINT.search(seen)
-                if match:
-                    self.mcp_sessions.record(match[1].decode("ascii").lower(), owner)
-                    found, seen = True, b""
+                session_id = announced_mcp_session(seen)
+                if session_id is not None:
+                    self.mcp_sessions.record(session_id, owner)
             await send(message)
 
-        return sender
+        try:
+            await self.app(scope, receive, sender)
+        finally:
+            if session_id is not None:
+                self.mcp_sessions.forget(session_id)
 
     def _recording_event(self, send: Send, owner: str) -> Send:
         """Holds an event's start answer until its id is recorded as the caller's."""
@@ -279,6 +291,13 @@ class GradioSessionBinding:
             await send({"type": "http.response.body", "body": body})
 
         return hold_response(send, finish)
+
+
+def announced_mcp_session(stream: bytes) -> str | None:
+    """The session id an MCP SSE stream's start announces (its ``endpoint`` event), once the
+    whole id has arrived; lower-case hex."""
+    match = _MCP_ENDPOINT.search(stream)
+    return match[1].decode("ascii").lower() if match else None
 
 
 def _content_type(scope: Scope) -> str | None:
