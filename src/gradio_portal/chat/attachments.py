@@ -51,6 +51,7 @@ __all__ = [
     "CheckedFile",
     "Kind",
     "StoredAttachment",
+    "attachment_infos",
     "clean_filename",
     "describe_size",
     "image_parts",
@@ -549,26 +550,10 @@ class AttachmentStore:
         self, user_id: int, message_ids: Iterable[int], *, session: Session | None = None
     ) -> dict[int, tuple[AttachmentInfo, ...]]:
         """Like :meth:`for_messages` without the contents: what a page lists under messages."""
-        ids = sorted(set(message_ids))
-        if not ids:
-            return {}
-        query = (
-            select(*_INFO_COLUMNS, Attachment.message_id)
-            .where(Attachment.user_id == user_id, Attachment.message_id.in_(ids))
-            .order_by(Attachment.message_id, Attachment.id)
-        )
-
-        def read(s: Session) -> dict[int, tuple[AttachmentInfo, ...]]:
-            grouped: dict[int, list[AttachmentInfo]] = {}
-            for a_id, filename, media_type, kind, size, created, message_id in s.execute(query):
-                info = _info(a_id, filename, media_type, kind, size, created)
-                grouped.setdefault(int(message_id or 0), []).append(info)
-            return {key: tuple(value) for key, value in grouped.items()}
-
         if session is not None:
-            return read(session)
+            return attachment_infos(session, user_id, message_ids)
         with self.database.session() as own:
-            return read(own)
+            return attachment_infos(own, user_id, message_ids)
 
     # -- housekeeping -------------------------------------------------------------------------
 
@@ -586,6 +571,26 @@ class AttachmentStore:
             )
         )
         return _rowcount(result)
+
+
+def attachment_infos(
+    session: Session, user_id: int, message_ids: Iterable[int]
+) -> dict[int, tuple[AttachmentInfo, ...]]:
+    """The attachments of the user's messages, without contents, read in ``session``: message
+    id -> attachments in the order they were uploaded (messages without any left out)."""
+    ids = sorted(set(message_ids))
+    if not ids:
+        return {}
+    query = (
+        select(*_INFO_COLUMNS, Attachment.message_id)
+        .where(Attachment.user_id == user_id, Attachment.message_id.in_(ids))
+        .order_by(Attachment.message_id, Attachment.id)
+    )
+    grouped: dict[int, list[AttachmentInfo]] = {}
+    for a_id, filename, media_type, kind, size, created, message_id in session.execute(query):
+        info = _info(a_id, filename, media_type, kind, size, created)
+        grouped.setdefault(int(message_id or 0), []).append(info)
+    return {key: tuple(value) for key, value in grouped.items()}
 
 
 def model_text(

@@ -31,10 +31,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from gradio_portal.chat.attachments import attachment_infos
 from gradio_portal.storage.database import Database
 from gradio_portal.storage.models import (
     AccountRow,
-    Attachment,
     Conversation,
     ConversationShare,
     Message,
@@ -232,13 +232,7 @@ def _store(
     messages = session.scalars(
         select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id)
     ).all()
-    files: dict[int | None, list[str]] = {}
-    for message_id, filename in session.execute(
-        select(Attachment.message_id, Attachment.filename)
-        .where(Attachment.conversation_id == conversation.id, Attachment.message_id.is_not(None))
-        .order_by(Attachment.id)
-    ):
-        files.setdefault(message_id, []).append(filename)
+    files = attachment_infos(session, user_id, (m.id for m in messages))
     snapshot = {
         "version": _SNAPSHOT_VERSION,
         "title": conversation.title,
@@ -249,7 +243,7 @@ def _store(
                 "complete": m.complete,
                 "error": m.error,
                 "created_at": m.created_at.isoformat(),
-                "files": files.get(m.id, []),
+                "files": [info.filename for info in files.get(m.id, ())],
             }
             for m in messages
         ],
