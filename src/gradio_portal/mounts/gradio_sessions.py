@@ -173,11 +173,12 @@ class GradioSessionBinding:
                 await send_json(send, 404, NO_SUCH_EVENT)
                 return
 
-        if method == "POST" and gradio_reads_json(relative, _content_type(scope)) is False:
+        headers = Headers(scope=scope)
+        if method == "POST" and gradio_reads_json(relative, headers.get("content-type")) is False:
             # A multipart body names its session in a form field the portal does not rename.
             await send_json(send, 415, "Send JSON (application/json) here, not multipart.")
             return
-        if method in ("POST", "PUT", "PATCH") and is_json_request(Headers(scope=scope), relative):
+        if method in ("POST", "PUT", "PATCH") and is_json_request(headers, relative):
             try:
                 body = await read_body(scope, receive, relative)
             except BodyRefused as refused:
@@ -222,9 +223,10 @@ class GradioSessionBinding:
         return kept
 
     def _named_query(self, query: bytes, owner: str) -> bytes:
-        if not query:
+        # Keys compared as the app reads them, decoded (``session%5Fhash`` is a session_hash);
+        # a query with neither a key's name nor an escape cannot name one.
+        if b"%" not in query and not any(p.encode() in query for p in SESSION_QUERY_PARAMS):
             return query
-        # Keys compared as the app reads them: decoded (``session%5Fhash`` is a session_hash).
         pairs = parse_qsl(query.decode("latin-1"), keep_blank_values=True)
         if not any(key in SESSION_QUERY_PARAMS for key, _ in pairs):
             return query
@@ -298,10 +300,6 @@ def announced_mcp_session(stream: bytes) -> str | None:
     whole id has arrived; lower-case hex."""
     match = _MCP_ENDPOINT.search(stream)
     return match[1].decode("ascii").lower() if match else None
-
-
-def _content_type(scope: Scope) -> str | None:
-    return Headers(scope=scope).get("content-type")
 
 
 def _set_content_length(scope: dict[str, Any], length: int) -> None:
